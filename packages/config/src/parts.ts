@@ -1,0 +1,77 @@
+import { Type } from 'typebox'
+import { int, num, oneOf, port, str, url } from './vars.js'
+
+// Parts of the environment that services compose: `loadConfig({ ...serverVars, ...databaseVars })`.
+// Defaults are the production values; `.env.example` documents each variable.
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+export const serverVars = {
+  HOST: str({ default: '0.0.0.0' }),
+  PORT: port({ default: 3000 }),
+  LOG_LEVEL: oneOf([...LEVELS], { default: 'info' }),
+  /** Time between SIGTERM and closing the listener, while readiness already says 503. */
+  SHUTDOWN_DELAY_MS: int({ default: 5000, maximum: 600_000 }),
+  /** Hard deadline for closing once the delay is over; past it the process exits 1. */
+  SHUTDOWN_TIMEOUT_MS: int({ default: 10_000, minimum: 100, maximum: 600_000 }),
+  /** Above the proxy's idle timeout for upstream connections (Traefik: 60 s here), so the proxy closes first. */
+  KEEP_ALIVE_TIMEOUT_MS: int({ default: 65_000, minimum: 1000, maximum: 3_600_000 }),
+  REQUEST_TIMEOUT_MS: int({ default: 30_000, minimum: 1000, maximum: 3_600_000 }),
+  BODY_LIMIT_BYTES: int({ default: 1_048_576, minimum: 1024, maximum: 104_857_600 }),
+  /** `false`, `true`, a hop count, or a comma-separated list of proxy addresses/CIDRs. */
+  TRUST_PROXY: Type.String({
+    default: 'false',
+    pattern: '^(true|false|\\d+|[0-9a-fA-F.:/,\\s]+)$',
+    'x-reason': 'must be true, false, a hop count or a comma-separated list of addresses/CIDRs',
+  }),
+  /** Comma-separated allow-list of origins; empty means CORS is off. */
+  CORS_ORIGINS: Type.String({ default: '', 'x-reason': 'must be a comma-separated list of origins' }),
+  SERVICE_VERSION: str({ default: 'dev' }),
+}
+
+export const pressureVars = {
+  PRESSURE_MAX_EVENT_LOOP_DELAY_MS: int({ default: 1000 }),
+  PRESSURE_MAX_EVENT_LOOP_UTILIZATION: num({ default: 0.98, maximum: 1 }),
+  /** 0 derives the limit from V8's heap limit. */
+  PRESSURE_MAX_HEAP_USED_BYTES: int({ default: 0 }),
+  /** 0 derives the limit from the container's memory limit, or turns the check off when there is none. */
+  PRESSURE_MAX_RSS_BYTES: int({ default: 0 }),
+  PRESSURE_RETRY_AFTER_S: int({ default: 10, minimum: 1, maximum: 3600 }),
+  PRESSURE_SAMPLE_INTERVAL_MS: int({ default: 1000, minimum: 10, maximum: 60_000 }),
+}
+
+export const databaseVars = {
+  DATABASE_URL: url({ protocols: ['postgres', 'postgresql'] }),
+  DATABASE_POOL_MAX: int({ default: 10, minimum: 1, maximum: 1000 }),
+  /** pg waits forever for a connection by default; a request must fail fast with 503 instead. */
+  DATABASE_CONNECT_TIMEOUT_MS: int({ default: 2000, minimum: 100, maximum: 600_000 }),
+  DATABASE_STATEMENT_TIMEOUT_MS: int({ default: 5000, minimum: 100, maximum: 3_600_000 }),
+  DATABASE_IDLE_TIMEOUT_MS: int({ default: 10_000, minimum: 100, maximum: 3_600_000 }),
+  DATABASE_PING_TIMEOUT_MS: int({ default: 1000, minimum: 50, maximum: 60_000 }),
+  DATABASE_APPLICATION_NAME: Type.Optional(str()),
+}
+
+export const migrateVars = {
+  DATABASE_URL: databaseVars.DATABASE_URL,
+  DATABASE_APPLICATION_NAME: databaseVars.DATABASE_APPLICATION_NAME,
+  /** How long `migrate up` retries an unreachable database before giving up. */
+  MIGRATE_WAIT_TIMEOUT_MS: int({ default: 30_000, maximum: 3_600_000 }),
+  /** How long `migrate up` waits for another runner's lock. */
+  MIGRATE_LOCK_TIMEOUT_MS: int({ default: 60_000, minimum: 100, maximum: 3_600_000 }),
+  /** Folder of drizzle-kit migrations; defaults to the one shipped with @stack/db. */
+  MIGRATIONS_DIR: Type.Optional(str()),
+}
+
+export const testVars = {
+  /** Use this server instead of starting one (each test file still gets its own database). */
+  TEST_DATABASE_URL: Type.Optional(url({ protocols: ['postgres', 'postgresql'] })),
+  /** Which PostgreSQL the test harness uses; `auto` picks url, then container, then embedded. */
+  TEST_PG_BACKEND: oneOf(['auto', 'url', 'container', 'embedded'], { default: 'auto' }),
+  TEST_PG_IMAGE: str({ default: 'postgres:18' }),
+}
+
+export const devVars = {
+  DATABASE_URL: Type.Optional(databaseVars.DATABASE_URL),
+  DEV_DATA_DIR: str({ default: '.data/postgres' }),
+  DEV_DATABASE_PORT: port({ default: 54329 }),
+}
