@@ -1,0 +1,10 @@
+import { defineConfig } from 'drizzle-kit'
+
+// `generate` needs no database: it diffs src/schema against drizzle/meta.
+export default defineConfig({
+  dialect: 'postgresql',
+  schema: './src/schema/index.ts',
+  out: './drizzle',
+  casing: 'snake_case',
+  strict: true,
+})

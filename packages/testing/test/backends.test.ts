@@ -1,0 +1,53 @@
+import pg from 'pg'
+import { afterAll, describe, expect, it } from 'vitest'
+import { type Backend, createTestDatabase, type PostgresServer, startPostgres } from '../src/index.js'
+
+// Each back-end the harness can pick is started for real; `container` only where a Docker engine runs.
+const { getContainerRuntimeClient } = await import('testcontainers')
+const docker = await getContainerRuntimeClient().then(
+  () => true,
+  () => false,
+)
+const backends: Backend[] = docker ? ['embedded', 'container'] : ['embedded']
+
+async function version(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ server_version: string }>('show server_version')
+    return rows[0]?.server_version ?? ''
+  } finally {
+    await client.end()
+  }
+}
+
+describe.each(backends)('%s back-end', (backend) => {
+  let server: PostgresServer
+  afterAll(() => server?.destroy())
+
+  it('starts PostgreSQL 18, gives isolated databases, and survives stop/start on the same URL', async () => {
+    server = await startPostgres({ backend, external: true })
+    expect(server.backend).toBe(backend)
+    expect(await version(server.url)).toMatch(/^18\./)
+
+    const a = await createTestDatabase(server.url)
+    const b = await createTestDatabase(server.url)
+    expect(a.url).not.toBe(b.url)
+    const client = new pg.Client({ connectionString: a.url })
+    await client.connect()
+    await client.query('create table t (x int)')
+    await client.end()
+    const other = new pg.Client({ connectionString: b.url })
+    await other.connect()
+    const { rows } = await other.query(`select count(*)::int as n from pg_tables where tablename = 't'`)
+    await other.end()
+    expect(rows[0].n).toBe(0)
+
+    await server.stop()
+    await expect(version(server.url)).rejects.toThrow()
+    await server.start()
+    expect(await version(a.url)).toMatch(/^18\./)
+    await a.drop()
+    await b.drop()
+  })
+})
