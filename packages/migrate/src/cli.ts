@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig, migrateVars } from '@stack/config'
+// The light subpath: the migrate bin needs the folder, not drizzle's query builder.
+import { migrationsFolder as defaultFolder } from '@stack/db/migrations'
+import { pino } from 'pino'
+import { connectWithRetry } from './connect.js'
+import { describe, EXIT, MigrateError } from './errors.js'
+import { runMigrations } from './runner.js'
+import { schemaState } from './state.js'
+
+const USAGE =
+  'usage: stack-migrate [up|status]   (up: apply pending migrations; status: exit 1 if any are pending)'
+
+// One of the two places allowed to exit the process (the other is the API's server.ts).
+const log = pino({ base: { service: 'migrate' } })
+const [command = 'up', ...extra] = process.argv.slice(2)
+
+if (command === '--help' || command === '-h') {
+  console.info(USAGE)
+  process.exit(EXIT.OK)
+}
+if (!['up', 'status'].includes(command) || extra.length > 0) {
+  console.error(`stack-migrate: unknown arguments "${process.argv.slice(2).join(' ')}"\n${USAGE}`)
+  process.exit(EXIT.USAGE)
+}
+
+let config: ReturnType<typeof loadConfig<typeof migrateVars>>
+try {
+  config = loadConfig(migrateVars)
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err
+  log.error({ issues: err.issues }, err.message)
+  console.error(`stack-migrate: ${err.message}`)
+  process.exit(EXIT.USAGE)
+}
+const folder = config.MIGRATIONS_DIR ?? defaultFolder
+
+// SIGTERM (compose down, a pod deleted) cancels the running statement and rolls back before exiting.
+const controller = new AbortController()
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    log.warn({ signal }, 'signal received, cancelling')
+    controller.abort()
+  })
+}
+
+try {
+  if (command === 'status') await status()
+  else await up()
+} catch (err) {
+  const reason = describe(err)
+  log.error({ code: err instanceof MigrateError ? err.code : undefined }, reason)
+  console.error(`stack-migrate: ${reason}`)
+  process.exit(EXIT.FAILURE)
+}
+
+async function up(): Promise<void> {
+  const summary = await runMigrations({
+    url: config.DATABASE_URL,
+    migrationsFolder: folder,
+    waitTimeoutMs: config.MIGRATE_WAIT_TIMEOUT_MS,
+    lockTimeoutMs: config.MIGRATE_LOCK_TIMEOUT_MS,
+    applicationName: config.DATABASE_APPLICATION_NAME ?? 'stack-migrate',
+    signal: controller.signal,
+    logger: log,
+  })
+  log.info(
+    {
+      applied: summary.applied.length,
+      skipped: summary.skipped,
+      lockWaitMs: summary.lockWaitMs,
+      durationMs: summary.durationMs,
+    },
+    summary.applied.length > 0 ? 'migrations applied' : 'schema already up to date',
+  )
+  process.exit(EXIT.OK)
+}
+
+async function status(): Promise<void> {
+  const client = await connectWithRetry({
+    url: config.DATABASE_URL,
+    applicationName: 'stack-migrate',
+    waitTimeoutMs: config.MIGRATE_WAIT_TIMEOUT_MS,
+    signal: controller.signal,
+  })
+  try {
+    const state = await schemaState(client, folder)
+    for (const tag of state.applied) log.info({ migration: tag, state: 'applied' }, 'applied')
+    for (const tag of state.pending) log.info({ migration: tag, state: 'pending' }, 'pending')
+    log.info(
+      {
+        applied: state.applied.length,
+        pending: state.pending.length,
+        changed: state.changed,
+        unknown: state.unknown,
+      },
+      state.current ? 'schema up to date' : 'migrations pending',
+    )
+    process.exitCode = state.current ? EXIT.OK : EXIT.FAILURE
+  } finally {
+    await client.end()
+  }
+}

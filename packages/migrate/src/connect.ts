@@ -1,0 +1,76 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import pg from 'pg'
+import { describe, MigrateError } from './errors.js'
+
+// Worth retrying while a database starts: nothing listens yet, DNS has no record for its container
+// yet, or PostgreSQL is up but still recovering ("the database system is starting up").
+const TRANSIENT = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  '57P03',
+])
+
+export interface ConnectOptions {
+  url: string
+  applicationName: string
+  /** Give up after this long; 0 means one attempt. */
+  waitTimeoutMs: number
+  signal?: AbortSignal
+  onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void
+}
+
+/** A connected client, retried with exponential backoff (100 ms doubling to 2 s) within the wait. */
+export async function connectWithRetry(options: ConnectOptions): Promise<pg.Client> {
+  const { url, waitTimeoutMs, signal } = options
+  const target = hostAndPort(url)
+  const deadline = Date.now() + waitTimeoutMs
+  for (let attempt = 1, delay = 100; ; attempt++, delay = Math.min(delay * 2, 2000)) {
+    if (signal?.aborted)
+      throw new MigrateError('MIGRATE_CANCELLED', 'cancelled while waiting for the database')
+    const client = new pg.Client({
+      connectionString: url,
+      application_name: options.applicationName,
+      connectionTimeoutMillis: Math.max(1000, Math.min(5000, deadline - Date.now())),
+    })
+    // An idle client's socket errors (server shut down) must not crash the process; queries still reject.
+    client.on('error', () => {})
+    try {
+      await client.connect()
+      return client
+    } catch (err) {
+      await client.end().catch(() => {})
+      const code = (err as { code?: string }).code ?? firstCode(err)
+      const reason = describe(err)
+      if (!TRANSIENT.has(code ?? '') && !/timeout/i.test(reason)) {
+        throw new MigrateError('MIGRATE_CONNECT_REFUSED', `cannot connect to ${target}: ${reason}`, {
+          cause: err,
+        })
+      }
+      const left = deadline - Date.now()
+      if (left <= 0) {
+        throw new MigrateError(
+          'MIGRATE_UNREACHABLE',
+          `database at ${target} unreachable after ${attempt} attempt(s) in ${waitTimeoutMs} ms: ${reason}`,
+          { cause: err },
+        )
+      }
+      const wait = Math.min(delay, left)
+      options.onRetry?.({ attempt, delayMs: wait, reason })
+      await sleep(wait, undefined, { signal }).catch(() => {})
+    }
+  }
+}
+
+function firstCode(err: unknown): string | undefined {
+  return err instanceof AggregateError ? (err.errors[0] as { code?: string })?.code : undefined
+}
+
+/** `host:port` of a connection URL, for messages: never the credentials. */
+export function hostAndPort(url: string): string {
+  const parsed = new URL(url)
+  return `${parsed.hostname || 'localhost'}:${parsed.port || '5432'}`
+}

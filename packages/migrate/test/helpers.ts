@@ -1,0 +1,94 @@
+import { spawn } from 'node:child_process'
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { migrationsFolder } from '@stack/db'
+import pg from 'pg'
+
+export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+
+export interface CliResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  ms: number
+}
+
+/** Runs the built CLI as a real process; `onSpawn` gets the child (to signal it). */
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  onSpawn?: (child: ReturnType<typeof spawn>) => void,
+): Promise<CliResult> {
+  const started = performance.now()
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => {
+      stdout += d
+    })
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
+    child.on('error', reject)
+    child.on('close', (code, signal) =>
+      resolve({ code, signal, stdout, stderr, ms: performance.now() - started }),
+    )
+    onSpawn?.(child)
+  })
+}
+
+/** JSON log lines of a run. */
+export function lines(out: string): Record<string, unknown>[] {
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l))
+}
+
+/** A copy of the real migrations with `extra` appended, as drizzle-kit would have written them. */
+export function migrationsWith(extra: { tag: string; sql: string }[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'migrations-'))
+  cpSync(migrationsFolder, dir, { recursive: true })
+  const journalPath = join(dir, 'meta', '_journal.json')
+  const journal = JSON.parse(readFileSync(journalPath, 'utf8'))
+  let when = journal.entries.at(-1).when
+  for (const m of extra) {
+    when += 1000
+    journal.entries.push({ idx: journal.entries.length, version: '7', when, tag: m.tag, breakpoints: true })
+    writeFileSync(join(dir, `${m.tag}.sql`), m.sql)
+  }
+  writeFileSync(journalPath, JSON.stringify(journal, null, 2))
+  return dir
+}
+
+export async function query<R extends Record<string, unknown>>(url: string, text: string): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return (await client.query<R>(text)).rows
+  } finally {
+    await client.end()
+  }
+}
+
+export async function recorded(url: string): Promise<{ hash: string; n: number }[]> {
+  return query(
+    url,
+    'select hash, count(*)::int as n from drizzle.__drizzle_migrations group by hash order by hash',
+  )
+}
+
+export async function tables(url: string): Promise<string[]> {
+  const rows = await query<{ t: string }>(
+    url,
+    `select tablename as t from pg_tables where schemaname = 'public' order by 1`,
+  )
+  return rows.map((r) => r.t)
+}
