@@ -10,9 +10,10 @@ export const notes = pgTable(
     id: uuid().primaryKey().defaultRandom(),
     title: text().notNull(),
     body: text().notNull().default(''),
-    createdAt: timestamp({ withTimezone: true, precision: 6 }).notNull().defaultNow(),
-    updatedAt: timestamp({ withTimezone: true, precision: 6 }).notNull().defaultNow(),
+    createdAt: timestamp({ withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp({ withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
+  // Millisecond precision: what a JS Date holds, so a keyset cursor built from one is exact.
   (t) => [
     // Scanned backwards, an ascending (created_at, id) index serves `ORDER BY created_at DESC, id DESC`
     // with a `(created_at, id) < ($1, $2)` keyset cursor.

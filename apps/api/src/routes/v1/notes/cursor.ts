@@ -1,0 +1,33 @@
+import { InvalidCursorError } from '../../../errors.js'
+
+export interface Cursor {
+  createdAt: string
+  id: string
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** Opaque to clients: base64url of the last row's (created_at, id), the keyset's position. */
+export function encodeCursor(row: { createdAt: Date; id: string }): string {
+  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url')
+}
+
+export function decodeCursor(text: string): Cursor {
+  try {
+    const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'))
+    if (Array.isArray(value) && value.length === 2) {
+      const [createdAt, id] = value
+      if (
+        typeof createdAt === 'string' &&
+        !Number.isNaN(Date.parse(createdAt)) &&
+        typeof id === 'string' &&
+        UUID.test(id)
+      ) {
+        return { createdAt, id }
+      }
+    }
+  } catch {
+    // fall through: any undecodable cursor is the client's error
+  }
+  throw new InvalidCursorError()
+}

@@ -1,0 +1,125 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { type Note as NoteRow, notes } from '@stack/db/schema'
+import { commonErrors, ProblemSchema } from '@stack/service'
+import { desc, eq, sql } from 'drizzle-orm'
+import { NoteNotFoundError } from '../../../errors.js'
+import { decodeCursor, encodeCursor } from './cursor.js'
+import { CreateNote, IdParams, ListQuery, Note, NotePage, UpdateNote } from './schemas.js'
+
+const tags = ['notes']
+
+/** A row as the API shows it: timestamps as ISO 8601 strings. */
+function toNote(row: NoteRow) {
+  return { ...row, createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() }
+}
+
+/** /v1/notes: create, list (keyset pagination, newest first), read, update, delete. */
+const notesRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    '/',
+    {
+      schema: {
+        summary: 'Create a note',
+        tags,
+        body: CreateNote,
+        response: { 201: Note, ...commonErrors },
+      },
+    },
+    async (req, reply) => {
+      const [note] = await app.db.insert(notes).values(req.body).returning()
+      if (!note) throw new Error('insert returned no row')
+      reply.code(201).header('location', `${req.routeOptions.url?.replace(/\/$/, '')}/${note.id}`)
+      return toNote(note)
+    },
+  )
+
+  app.get(
+    '/',
+    {
+      schema: {
+        summary: 'List notes, newest first',
+        tags,
+        querystring: ListQuery,
+        response: { 200: NotePage, ...commonErrors },
+      },
+    },
+    async (req) => {
+      const { limit, cursor } = req.query
+      const after = cursor ? decodeCursor(cursor) : undefined
+      const rows = await app.db
+        .select()
+        .from(notes)
+        .where(
+          after
+            ? sql`(${notes.createdAt}, ${notes.id}) < (${after.createdAt}::timestamptz, ${after.id}::uuid)`
+            : undefined,
+        )
+        .orderBy(desc(notes.createdAt), desc(notes.id))
+        .limit(limit + 1)
+      const items = rows.slice(0, limit)
+      const last = items.at(-1)
+      return { items: items.map(toNote), nextCursor: rows.length > limit && last ? encodeCursor(last) : null }
+    },
+  )
+
+  app.get(
+    '/:id',
+    {
+      schema: {
+        summary: 'Read a note',
+        tags,
+        params: IdParams,
+        response: { 200: Note, 404: ProblemSchema, ...commonErrors },
+      },
+    },
+    async (req) => {
+      const [note] = await app.db.select().from(notes).where(eq(notes.id, req.params.id))
+      if (!note) throw new NoteNotFoundError(req.params.id)
+      return toNote(note)
+    },
+  )
+
+  app.patch(
+    '/:id',
+    {
+      schema: {
+        summary: 'Change the title or body of a note',
+        tags,
+        params: IdParams,
+        body: UpdateNote,
+        response: { 200: Note, 404: ProblemSchema, ...commonErrors },
+      },
+    },
+    async (req) => {
+      const [note] = await app.db
+        .update(notes)
+        .set({ ...req.body, updatedAt: sql`now()` })
+        .where(eq(notes.id, req.params.id))
+        .returning()
+      if (!note) throw new NoteNotFoundError(req.params.id)
+      return toNote(note)
+    },
+  )
+
+  app.delete(
+    '/:id',
+    {
+      schema: {
+        summary: 'Delete a note',
+        tags,
+        params: IdParams,
+        response: { 204: { type: 'null', description: 'Deleted' }, 404: ProblemSchema, ...commonErrors },
+      },
+    },
+    async (req, reply) => {
+      const deleted = await app.db
+        .delete(notes)
+        .where(eq(notes.id, req.params.id))
+        .returning({ id: notes.id })
+      if (deleted.length === 0) throw new NoteNotFoundError(req.params.id)
+      return reply.code(204).send(null)
+    },
+  )
+}
+
+export default notesRoutes

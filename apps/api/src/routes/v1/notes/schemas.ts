@@ -1,0 +1,38 @@
+import { NOTE_BODY_MAX, NOTE_TITLE_MAX } from '@stack/db/schema'
+import { Type } from 'typebox'
+
+export const NoteId = Type.String({ format: 'uuid', description: 'The note id (UUID)' })
+
+export const Note = Type.Object({
+  id: NoteId,
+  title: Type.String(),
+  body: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+})
+
+const title = Type.String({ minLength: 1, maxLength: NOTE_TITLE_MAX })
+const body = Type.String({ maxLength: NOTE_BODY_MAX })
+
+export const CreateNote = Type.Object({ title, body: Type.Optional(body) }, { additionalProperties: false })
+export const UpdateNote = Type.Object(
+  { title: Type.Optional(title), body: Type.Optional(body) },
+  { additionalProperties: false, minProperties: 1 },
+)
+
+export const IdParams = Type.Object({ id: NoteId })
+
+export const ListQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    cursor: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page' }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const NotePage = Type.Object({
+  items: Type.Array(Note),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' }),
+})

@@ -1,0 +1,142 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { NotFoundError } from '../errors.js'
+
+export const PROBLEM_TYPE = 'application/problem+json'
+
+/** RFC 9457 body; `errors` lists the fields of a validation failure. */
+export interface Problem {
+  type: string
+  title: string
+  status: number
+  detail: string
+  instance: string
+  code: string
+  requestId: string
+  errors?: { field: string; message: string }[]
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+}
+
+// What "the database is not there" looks like from node-postgres, pg-pool and PostgreSQL itself:
+// the pool's connect timeout, refused or reset sockets, a server shutting down or starting up,
+// a statement cut short by statement_timeout, and our own ping timeout.
+const DB_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EPIPE',
+  'DB_TIMEOUT',
+  '57014',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+])
+const DB_MESSAGES =
+  /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error/i
+
+/** True when `err` (or an error it wraps, as drizzle does) means the database is unavailable. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: string }).code ?? ''
+    if (DB_CODES.has(code) || code.startsWith('08') || DB_MESSAGES.test(e.message)) return true
+  }
+  return false
+}
+
+export function sendProblem(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  problem: Omit<Problem, 'type' | 'title' | 'instance' | 'requestId'> & { title?: string },
+) {
+  const body: Problem = {
+    type: 'about:blank',
+    title: problem.title ?? TITLES[problem.status] ?? 'Error',
+    instance: req.url,
+    requestId: req.id,
+    ...problem,
+  }
+  return reply.code(problem.status).type(PROBLEM_TYPE).send(body)
+}
+
+async function problems(app: FastifyInstance) {
+  app.setNotFoundHandler((req, reply) => {
+    const err = new NotFoundError(req.method, req.url.split('?')[0])
+    return sendProblem(req, reply, { status: 404, code: err.code, detail: err.message })
+  })
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err.validation) {
+      const errors = err.validation.map((v) => ({
+        field: `${err.validationContext ?? 'request'}${v.instancePath || ''}${missingProperty(v.params)}`,
+        message: v.message ?? 'is invalid',
+      }))
+      return sendProblem(req, reply, {
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        detail: `invalid ${err.validationContext ?? 'request'}: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`,
+        errors,
+      })
+    }
+
+    if (isDatabaseUnavailable(err)) {
+      // The cause is what matters here; drizzle's wrapper repeats the whole query and stack.
+      req.log.warn({ cause: rootMessage(err) }, 'database unavailable')
+      reply.header('retry-after', '1')
+      return sendProblem(req, reply, {
+        status: 503,
+        code: 'DB_UNAVAILABLE',
+        detail: 'The database is unavailable; retry later.',
+      })
+    }
+
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+    if (status < 500) {
+      // Client errors (malformed JSON, too large, wrong media type, our own 404s) are safe to explain.
+      return sendProblem(req, reply, { status, code: err.code ?? 'BAD_REQUEST', detail: err.message })
+    }
+    if (status === 503 && err.code) {
+      // Our own 503s (shedding) carry a deliberate, safe message.
+      return sendProblem(req, reply, { status, code: err.code, detail: err.message })
+    }
+    // Anything else is a bug or an outage: log everything, tell the client nothing internal.
+    req.log.error({ err }, 'request failed')
+    return sendProblem(req, reply, {
+      status,
+      code: 'INTERNAL',
+      detail: `An unexpected error occurred; quote request id ${req.id} when reporting it.`,
+    })
+  })
+}
+
+function rootMessage(err: unknown): string {
+  let e = err as Error
+  while (e.cause instanceof Error) e = e.cause
+  return describeError(e)
+}
+
+function describeError(e: Error): string {
+  const code = (e as { code?: string }).code
+  return code && !e.message.includes(code) ? `${e.message} (${code})` : e.message
+}
+
+function missingProperty(params: unknown): string {
+  const missing = (params as { missingProperty?: string } | undefined)?.missingProperty
+  return missing ? `/${missing}` : ''
+}
+
+export default fp(problems, { name: 'problems', fastify: '5.x' })

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { REQUEST_ID_HEADER } from '../request-id.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** false keeps a route out of the request log (health probes). */
+    logRequest?: boolean
+  }
+}
+
+/**
+ * One line per request, after the response: method, route template, status, duration. Fastify's own
+ * two lines per request are turned off (disableRequestLogging). The id is echoed for correlation.
+ */
+async function requestLog(app: FastifyInstance) {
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header(REQUEST_ID_HEADER, req.id)
+  })
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.routeOptions.config.logRequest === false) return
+    req.log.info(
+      {
+        method: req.method,
+        route: req.routeOptions.url ?? null,
+        url: req.url,
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+        ip: req.ip,
+      },
+      'request completed',
+    )
+  })
+}
+
+export default fp(requestLog, { name: 'request-log', fastify: '5.x' })

@@ -1,0 +1,97 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config, pressureVars, serverVars } from '@stack/config'
+import type { DatabaseConfig } from '@stack/db'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  LogController,
+  type RawServerDefault,
+} from 'fastify'
+import database from './plugins/database.js'
+import health from './plugins/health.js'
+import lifecycle from './plugins/lifecycle.js'
+import openapi from './plugins/openapi.js'
+import pressure from './plugins/pressure.js'
+import problems from './plugins/problem.js'
+import readiness from './plugins/readiness.js'
+import requestLog from './plugins/request-log.js'
+import security from './plugins/security.js'
+import { requestId } from './request-id.js'
+
+export type ServiceConfig = Config<typeof serverVars> & Config<typeof pressureVars>
+
+export type Service = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>
+
+export interface ServiceOptions {
+  name: string
+  /** A pino instance (server.ts builds it) or false for none (tests). */
+  logger: FastifyBaseLogger | false
+  /** Omit for a service without a database. */
+  database?: { config: DatabaseConfig; migrationsFolder: string }
+  /** How long each readiness check may take: below the probes' timeout. */
+  readinessTimeoutMs?: number
+}
+
+/**
+ * A Fastify instance with the production plumbing every service shares: lifecycle and graceful
+ * shutdown state, readiness and liveness, problem+json errors, one log line per request, security
+ * headers, load shedding, OpenAPI, and (optionally) a PostgreSQL pool. It does not listen.
+ */
+export async function createService(config: ServiceConfig, options: ServiceOptions): Promise<Service> {
+  const app = Fastify<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger>({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    genReqId: requestId,
+    requestIdHeader: false,
+    // request-log.ts writes one line per request instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: parseTrustProxy(config.TRUST_PROXY),
+    // Requests that reach us while closing are served (with Connection: close), not refused:
+    // the proxy sent them before it saw our readiness go 503.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(lifecycle)
+  await app.register(readiness, { timeoutMs: options.readinessTimeoutMs ?? 1000 })
+  await app.register(problems)
+  await app.register(requestLog)
+  await app.register(security, { corsOrigins: splitList(config.CORS_ORIGINS) })
+  await app.register(pressure, { config })
+  await app.register(openapi, { title: options.name, version: config.SERVICE_VERSION })
+  if (options.database) {
+    await app.register(database, { ...options.database, applicationName: options.name })
+  }
+  await app.register(health, { prefix: '/health' })
+  return app
+}
+
+/** TRUST_PROXY: `true`, `false`, a hop count (trust the n nearest proxies) or addresses/CIDRs. */
+export function parseTrustProxy(
+  value: string,
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (value === 'true') return true
+  if (value === 'false') return false
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value)
+    return (_address, hop) => hop < hops
+  }
+  return splitList(value)
+}
+
+function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+}
