@@ -10,7 +10,7 @@ try {
   config = loadApiConfig()
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err
-  console.error(`${SERVICE_NAME}: ${err.message}`)
+  process.stderr.write(`${SERVICE_NAME}: ${err.message}\n`)
   process.exit(2)
 }
 
