@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest'
+import { type Assertion, assertions, ManifestError } from './assertions.js'
+import { fixturesDir, loadFixture } from './objects.js'
+import { assertTraefikValues, loadTraefikValues } from './traefik.js'
+
+// Each assertion against a small manifest broken in exactly the way it exists to catch: without
+// these, a check that can never fail would pass the overlays just as well. Keyed by assertion name,
+// so a new assertion without a broken fixture does not compile.
+const cases: Record<keyof typeof assertions, { fixture: string; message: RegExp }> = {
+  assertAppPorts: {
+    fixture: 'app-ports-wrong.yaml',
+    message:
+      /HOST is 127\.0\.0\.1[\s\S]*port "http" is 3000, PORT is 8080[\s\S]*port "metrics" is not declared, METRICS_PORT is 9464[\s\S]*prometheus\.io\/port is 9100, METRICS_PORT is 9464/,
+  },
+  assertImagesPinned: {
+    fixture: 'images-not-pinned.yaml',
+    message: /image "stack\/api:latest" uses :latest[\s\S]*image "busybox" has no tag/,
+  },
+  assertProbesPresent: {
+    fixture: 'probes-missing.yaml',
+    message: /deployment\/worker container worker: has no readinessProbe/,
+  },
+  assertResources: {
+    fixture: 'resources-missing.yaml',
+    message: /container setup: no limits\.cpu[\s\S]*container setup: no limits\.memory/,
+  },
+  assertSecurityContext: {
+    fixture: 'security-context-weak.yaml',
+    message: /readOnlyRootFilesystem is not true[\s\S]*capabilities do not drop ALL/,
+  },
+  assertAppProbes: {
+    fixture: 'app-probes-wrong.yaml',
+    message:
+      /livenessProbe port resolves to 8080, the app listens on 3000[\s\S]*readinessProbe path is \/health\/live, the app serves \/health\/ready/,
+  },
+  assertGracePeriod: {
+    fixture: 'grace-period-short.yaml',
+    message: /terminationGracePeriodSeconds 25 s is not above 5000 \+ 20000 ms/,
+  },
+  assertReadinessWithinDrainDelay: {
+    fixture: 'readiness-slow.yaml',
+    message: /readiness needs 30000 ms .*SHUTDOWN_DELAY_MS is 5000 ms/,
+  },
+  assertZeroDowntimeRollout: {
+    fixture: 'rollout-unsafe.yaml',
+    message: /maxUnavailable is unset \(25%\), not 0[\s\S]*minReadySeconds is not set/,
+  },
+  assertMigrationsBeforeApp: {
+    fixture: 'migrations-missing.yaml',
+    message: /no init container runs node node_modules\/@stack\/migrate\/dist\/cli\.js up/,
+  },
+  assertSecretFiles: {
+    fixture: 'secret-file-unmounted.yaml',
+    message: /DATABASE_URL_FILE=\/run\/secrets\/api\/database-url is not inside a mounted Secret/,
+  },
+  assertHeapFitsMemoryLimit: {
+    fixture: 'heap-above-limit.yaml',
+    message: /--max-old-space-size=512 MiB is above 80 % of the 512Mi limit/,
+  },
+  assertNoServiceAccountToken: {
+    fixture: 'service-account-token.yaml',
+    message: /runs as the default ServiceAccount[\s\S]*does not set automountServiceAccountToken: false/,
+  },
+  assertSelectors: {
+    fixture: 'selectors-mismatch.yaml',
+    message: /service\/api: selector \{"app":"apii"\} matches no pod template/,
+  },
+  assertServiceTargetPorts: {
+    fixture: 'service-target-port.yaml',
+    message: /service\/api port http: targetPort web is not a port of deployment\/api/,
+  },
+  assertIngressRoutes: {
+    fixture: 'ingressroute-to-metrics.yaml',
+    message: /service api:metrics: lands on container port 9464, the app serves HTTP on 3000/,
+  },
+  assertNetworkPolicies: {
+    fixture: 'networkpolicy-ports.yaml',
+    message:
+      /ingress port 8080 is not a port[\s\S]*port http is allowed by no rule[\s\S]*egress to 443\/TCP is allowed/,
+  },
+  assertAutoscaling: {
+    fixture: 'autoscaler-target-missing.yaml',
+    message: /target Deployment\/apii is not rendered/,
+  },
+  assertDisruptionBudget: {
+    fixture: 'disruption-budget-blocks.yaml',
+    message: /minAvailable 3 at 3 replicas blocks every drain/,
+  },
+  assertConnectionBudget: {
+    fixture: 'connection-budget.yaml',
+    message:
+      /\(10 max replicas \+ 1 surge\) x 10 pool \+ 11 migrators = 121 connections, above 80 \(80 % of max_connections 100/,
+  },
+  assertProxyTimeouts: {
+    fixture: 'proxy-idle-timeout.yaml',
+    message: /idleConnTimeout 90000 ms is not below KEEP_ALIVE_TIMEOUT_MS 65000 ms/,
+  },
+}
+
+describe('each assertion fails on a manifest broken for it', () => {
+  it('covers every assertion', () => {
+    expect(Object.keys(cases).sort()).toEqual(Object.keys(assertions).sort())
+  })
+
+  it.each(Object.entries(cases))('%s rejects its fixture', (name, { fixture, message }) => {
+    const assertion = assertions[name] as Assertion
+    const objects = loadFixture(fixture)
+    expect(() => assertion(objects)).toThrow(ManifestError)
+    expect(() => assertion(objects)).toThrow(message)
+  })
+})
+
+describe('assertTraefikValues', () => {
+  it('rejects values without the entryPoint and resolver the IngressRoute uses', () => {
+    const values = loadTraefikValues(`${fixturesDir}traefik-values.yaml`)
+    const objects = loadFixture('traefik-ingressroute.yaml')
+    expect(() => assertTraefikValues(values, objects)).toThrow(
+      /entryPoint https is not in ports[\s\S]*certResolver le is not in certificatesResolvers[\s\S]*deployment\.replicas must be 1/,
+    )
+  })
+})
