@@ -509,7 +509,10 @@ function hpaFor(
   )
 }
 
-/** Each HPA scales a rendered workload on a metric its pods can report. */
+/**
+ * Each HPA scales a rendered workload, which leaves the replica count to it, on a metric its pods can
+ * report.
+ */
 export function assertAutoscaling(objects: readonly K8sObject[]): void {
   check('HorizontalPodAutoscalers must target a scalable workload', (problems) => {
     for (const hpa of ofKind<IHorizontalPodAutoscaler>(objects, 'HorizontalPodAutoscaler')) {
@@ -522,8 +525,15 @@ export function assertAutoscaling(objects: readonly K8sObject[]): void {
         continue
       }
       const min = hpa.spec?.minReplicas ?? 1
-      if (min > (hpa.spec?.maxReplicas ?? 0))
+      if (min > (hpa.spec?.maxReplicas ?? 0)) {
         problems.push(`${ref(hpa)}: minReplicas ${min} is above maxReplicas`)
+      }
+      const replicas = (w.object.spec as { replicas?: number } | undefined)?.replicas
+      if (replicas !== undefined) {
+        problems.push(
+          `${where(w)}: sets replicas (${replicas}) although ${ref(hpa)} owns the count: every apply resets it`,
+        )
+      }
       for (const metric of hpa.spec?.metrics ?? []) {
         const resource = metric.resource?.name
         if (metric.type !== 'Resource' || !resource || metric.resource?.target.type !== 'Utilization')
