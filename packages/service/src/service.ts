@@ -18,6 +18,7 @@ import readiness from './plugins/readiness.js'
 import requestLog from './plugins/request-log.js'
 import security from './plugins/security.js'
 import { requestId } from './request-id.js'
+import { strictBodyValidators } from './validation.js'
 
 export type ServiceConfig = Config<typeof serverVars> & Config<typeof pressureVars>
 
@@ -60,6 +61,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { allErrors: true } },
+    schemaController: { compilersFactory: { buildValidator: strictBodyValidators() as never } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(lifecycle)

@@ -1,0 +1,23 @@
+import { migrationsFolder } from '@stack/db'
+import { runMigrations } from '@stack/migrate'
+import { createTestDatabase, type TestDatabase } from '@stack/testing'
+import { buildApp } from '../src/app.js'
+import { loadApiConfig } from '../src/config.js'
+
+/** The API's config as the process would load it, from an explicit environment. */
+export function testConfig(env: Record<string, string>) {
+  return loadApiConfig({ LOG_LEVEL: 'silent', ...env })
+}
+
+/** A database of this test file's own, migrated by the real runner. */
+export async function migratedDatabase(): Promise<TestDatabase> {
+  const database = await createTestDatabase()
+  await runMigrations({ url: database.url, migrationsFolder, waitTimeoutMs: 10_000, lockTimeoutMs: 10_000 })
+  return database
+}
+
+export async function testApp(env: Record<string, string>) {
+  const app = await buildApp(testConfig(env))
+  await app.ready()
+  return app
+}

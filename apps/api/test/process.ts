@@ -1,0 +1,129 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import http from 'node:http'
+import { fileURLToPath } from 'node:url'
+import { freePort } from '@stack/testing'
+
+export const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url))
+
+export interface RunningServer {
+  child: ChildProcess
+  port: number
+  url: string
+  logs: Record<string, unknown>[]
+  stderr: () => string
+  /** Resolves with the exit code and when it happened (performance.now()). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>
+  waitForLog(msg: string | RegExp, timeoutMs?: number): Promise<Record<string, unknown>>
+}
+
+/** Starts the built server (`node dist/server.js`) as a real process and waits until it listens. */
+export async function startServer(
+  env: Record<string, string>,
+  options: { waitFor?: string } = {},
+): Promise<RunningServer> {
+  const port = await freePort()
+  const child = spawn(process.execPath, [SERVER], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const logs: Record<string, unknown>[] = []
+  const waiters: {
+    match: (l: Record<string, unknown>) => boolean
+    resolve: (l: Record<string, unknown>) => void
+  }[] = []
+  let buffer = ''
+  let stderr = ''
+  child.stdout?.on('data', (chunk) => {
+    buffer += chunk
+    let nl = buffer.indexOf('\n')
+    while (nl >= 0) {
+      const line = buffer.slice(0, nl)
+      buffer = buffer.slice(nl + 1)
+      nl = buffer.indexOf('\n')
+      if (!line.startsWith('{')) continue
+      const entry = JSON.parse(line)
+      logs.push(entry)
+      for (const w of [...waiters]) {
+        if (w.match(entry)) {
+          waiters.splice(waiters.indexOf(w), 1)
+          w.resolve(entry)
+        }
+      }
+    }
+  })
+  child.stderr?.on('data', (chunk) => {
+    stderr += chunk
+  })
+  const exited = once(child, 'exit').then(([code, signal]) => ({ code, signal, at: performance.now() }))
+
+  const waitForLog = (msg: string | RegExp, timeoutMs = 15_000) => {
+    const match = (l: Record<string, unknown>) =>
+      typeof msg === 'string' ? l.msg === msg : msg.test(String(l.msg ?? ''))
+    const found = logs.find(match)
+    if (found) return Promise.resolve(found)
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no log "${msg}" within ${timeoutMs} ms; stderr: ${stderr}`)),
+        timeoutMs,
+      )
+      waiters.push({
+        match,
+        resolve: (l) => {
+          clearTimeout(timer)
+          resolve(l)
+        },
+      })
+      exited.then(() =>
+        setTimeout(() => reject(new Error(`exited before log "${msg}"; stderr: ${stderr}`)), 50),
+      )
+    })
+  }
+
+  const server = {
+    child,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    logs,
+    stderr: () => stderr,
+    exited,
+    waitForLog,
+  }
+  if (options.waitFor !== '') await waitForLog(options.waitFor ?? 'listening')
+  return server
+}
+
+export interface Response {
+  status: number
+  headers: http.IncomingHttpHeaders
+  body: string
+}
+
+/** One HTTP request through `agent` (keep-alive sockets shared across calls). */
+export function request(
+  url: string,
+  options: { method?: string; agent?: http.Agent; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body)
+    const req = http.request(
+      url,
+      {
+        method: options.method ?? 'GET',
+        agent: options.agent,
+        headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...options.headers },
+      },
+      (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (d) => {
+          body += d
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
+        res.on('error', reject)
+      },
+    )
+    req.on('error', reject)
+    req.end(payload)
+  })
+}
