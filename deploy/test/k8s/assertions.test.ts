@@ -59,7 +59,7 @@ const cases: Record<keyof typeof assertions, { fixture: string; message: RegExp 
   },
   assertNoServiceAccountToken: {
     fixture: 'service-account-token.yaml',
-    message: /runs as the default ServiceAccount[\s\S]*does not set automountServiceAccountToken: false/,
+    message: /runs as the default ServiceAccount[\s\S]*the token is mounted/,
   },
   assertSelectors: {
     fixture: 'selectors-mismatch.yaml',
@@ -76,7 +76,7 @@ const cases: Record<keyof typeof assertions, { fixture: string; message: RegExp 
   assertNetworkPolicies: {
     fixture: 'networkpolicy-ports.yaml',
     message:
-      /ingress port 8080 is not a port[\s\S]*port http is allowed by no rule[\s\S]*egress to 443\/TCP is allowed/,
+      /ingress port 8080 is not a port[\s\S]*port http is allowed by no NetworkPolicy rule[\s\S]*egress to 443\/TCP is allowed/,
   },
   assertAutoscaling: {
     fixture: 'autoscaler-target-missing.yaml',

@@ -338,11 +338,13 @@ export function assertNoServiceAccountToken(objects: readonly K8sObject[]): void
       const name = spec?.serviceAccountName ?? 'default'
       const account = accounts.find((a) => a.metadata.name === name)
       if (name === 'default') problems.push(`${where(w)}: runs as the default ServiceAccount`)
-      if (account?.automountServiceAccountToken !== false) {
-        problems.push(`${where(w)}: ServiceAccount ${name} does not set automountServiceAccountToken: false`)
+      // The pod's own setting wins over its ServiceAccount's; unset on both means mounted.
+      const mounted = spec?.automountServiceAccountToken ?? account?.automountServiceAccountToken ?? true
+      if (mounted !== false) {
+        problems.push(
+          `${where(w)}: the token is mounted (set automountServiceAccountToken: false on the pod or on ServiceAccount ${name})`,
+        )
       }
-      if (spec?.automountServiceAccountToken === true)
-        problems.push(`${where(w)}: mounts the token at pod level`)
     }
   })
 }
@@ -368,7 +370,8 @@ export function assertSelectors(objects: readonly K8sObject[]): void {
 }
 
 function selectedBy(objects: readonly K8sObject[], selector: Record<string, string> | undefined): Workload[] {
-  if (!selector) return []
+  // A Service without a selector (or with an empty one) has hand-made endpoints, no pods.
+  if (!selector || Object.keys(selector).length === 0) return []
   return workloads(objects).filter((w) => selects({ matchLabels: selector }, w.template.metadata?.labels))
 }
 
@@ -455,31 +458,39 @@ type PolicyPort = { port?: string | number; protocol?: string }
 export function assertNetworkPolicies(objects: readonly K8sObject[]): void {
   check('NetworkPolicy ports must match the container ports', (problems) => {
     const policies = ofKind<INetworkPolicy>(objects, 'NetworkPolicy')
+    const guarding = (w: Workload) =>
+      policies.filter((p) => selects(p.spec?.podSelector, w.template.metadata?.labels))
     for (const policy of policies) {
-      const selected = workloads(objects).filter((w) =>
-        selects(policy.spec?.podSelector, w.template.metadata?.labels),
-      )
+      const selected = workloads(objects).filter((w) => guarding(w).includes(policy))
       if (selected.length === 0) problems.push(`${ref(policy)}: podSelector matches no pod template`)
-      const ingressPorts: PolicyPort[] = (policy.spec?.ingress ?? []).flatMap((rule) => rule.ports ?? [])
+      const ports: PolicyPort[] = (policy.spec?.ingress ?? []).flatMap((rule) => rule.ports ?? [])
       for (const w of selected) {
-        for (const p of ingressPorts) {
+        for (const p of ports) {
           if (!resolvePort(w, p.port))
             problems.push(`${ref(policy)}: ingress port ${p.port} is not a port of ${where(w)}`)
         }
-        for (const c of containers(w)) {
-          for (const p of c.ports ?? []) {
-            const allowed = ingressPorts.some((x) => x.port === p.name || x.port === p.containerPort)
-            if (!allowed)
-              problems.push(
-                `${ref(policy)}: ${where(w, c)} port ${p.name ?? p.containerPort} is allowed by no rule`,
-              )
+      }
+    }
+    // Policies add up: a container port must be allowed by a rule of some policy guarding its pod.
+    for (const w of workloads(objects)) {
+      const own = guarding(w).filter((p) => p.spec?.policyTypes?.includes('Ingress') ?? true)
+      if (own.length === 0) continue
+      const rules = own.flatMap((p) => p.spec?.ingress ?? [])
+      if (rules.some((rule) => !rule.ports?.length)) continue // a rule without ports allows every port
+      const allowed: PolicyPort[] = rules.flatMap((rule) => rule.ports ?? [])
+      for (const c of containers(w)) {
+        for (const p of c.ports ?? []) {
+          if (!allowed.some((x) => x.port === p.name || x.port === p.containerPort)) {
+            problems.push(
+              `${where(w, c)} port ${p.name ?? p.containerPort} is allowed by no NetworkPolicy rule`,
+            )
           }
         }
       }
     }
     const allowedEgress = new Set(['5432/TCP', '53/UDP', '53/TCP'])
     for (const w of appWorkloads(objects)) {
-      const own = policies.filter((p) => selects(p.spec?.podSelector, w.template.metadata?.labels))
+      const own = guarding(w)
       if (
         !own.some((p) => p.spec?.policyTypes?.includes('Ingress') && p.spec.policyTypes.includes('Egress'))
       ) {
@@ -660,10 +671,12 @@ export function assertProxyTimeouts(objects: readonly K8sObject[]): void {
     for (const route of ofKind<IIngressRoute>(objects, 'IngressRoute')) {
       for (const target of route.spec.routes.flatMap((r) => r.services ?? [])) {
         const service = services.find((s) => s.metadata.name === target.name)
-        const w = appWorkloads(objects).find((x) =>
-          selects({ matchLabels: service?.spec?.selector ?? {} }, x.template.metadata?.labels),
-        )
-        if (!service?.spec?.selector || !w) continue
+        const w = service
+          ? appWorkloads(objects).find((x) =>
+              selectedBy(objects, service.spec?.selector).some((y) => y.object === x.object),
+            )
+          : undefined
+        if (!w) continue
         const at = `${ref(route)} -> ${target.name}`
         const transport = transports.find((t) => t.metadata.name === target.serversTransport)
         if (!transport) {

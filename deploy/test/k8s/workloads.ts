@@ -110,14 +110,25 @@ export function resolvePort(
  * default from @stack/config. Throws when a referenced ConfigMap is not rendered or nothing sets it.
  */
 export function setting(objects: readonly K8sObject[], w: Workload, c: IContainer, name: string): string {
+  const configMap = (mapName: string) => {
+    const map = ofKind<IConfigMap>(objects, 'ConfigMap').find((m) => m.metadata.name === mapName)
+    if (!map) throw new Error(`${where(w, c)}: ConfigMap ${mapName} is referenced but not rendered`)
+    return map
+  }
+  // `env` wins over `envFrom`; among envFrom sources the last one wins.
   const direct = c.env?.find((e) => e.name === name)
   if (direct?.value !== undefined) return direct.value
+  const keyRef = direct?.valueFrom?.configMapKeyRef
+  if (keyRef) {
+    const value = configMap(keyRef.name ?? '').data?.[keyRef.key]
+    if (value !== undefined) return value
+  } else if (direct?.valueFrom) {
+    throw new Error(`${where(w, c)}: ${name} comes from a source these tests cannot read`)
+  }
   for (const source of [...(c.envFrom ?? [])].reverse()) {
     const mapName = source.configMapRef?.name
     if (!mapName) continue
-    const map = ofKind<IConfigMap>(objects, 'ConfigMap').find((m) => m.metadata.name === mapName)
-    if (!map) throw new Error(`${where(w, c)}: ConfigMap ${mapName} is referenced but not rendered`)
-    const value = map.data?.[`${source.prefix ?? ''}${name}`]
+    const value = configMap(mapName).data?.[`${source.prefix ?? ''}${name}`]
     if (value !== undefined) return value
   }
   const fallback = configDefault(name)
