@@ -104,7 +104,7 @@ describe('each assertion fails on a manifest broken for it', () => {
   })
 
   it.each(Object.entries(cases))('%s rejects its fixture', (name, { fixture, message }) => {
-    const assertion = assertions[name] as Assertion
+    const assertion: Assertion = assertions[name as keyof typeof assertions]
     const objects = loadFixture(fixture)
     expect(() => assertion(objects)).toThrow(ManifestError)
     expect(() => assertion(objects)).toThrow(message)

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { IIngressRoute } from '@kubernetes-models/traefik/traefik.io/v1alpha1/IngressRoute'
 import { parse } from 'yaml'
-import { ManifestError } from './assertions.js'
+import { ManifestError } from './assertions/check.js'
 import { isObject, type K8sObject, k8sDir, ofKind, ref } from './objects.js'
 import { parseDuration } from './workloads.js'
 
