@@ -1,9 +1,4 @@
 import { defineConfig } from 'vitest/config'
 
-export default defineConfig({
-  test: {
-    globalSetup: ['@stack/testing/global-setup'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-  },
-})
+// No database here: the service plumbing is tested on its own; apps/api tests it with PostgreSQL.
+export default defineConfig({ test: { testTimeout: 30_000 } })

@@ -37,7 +37,8 @@ export const pressureVars = {
   /** 0 derives the limit from the container's memory limit, or turns the check off when there is none. */
   PRESSURE_MAX_RSS_BYTES: int({ default: 0 }),
   PRESSURE_RETRY_AFTER_S: int({ default: 10, minimum: 1, maximum: 3600 }),
-  PRESSURE_SAMPLE_INTERVAL_MS: int({ default: 1000, minimum: 10, maximum: 60_000 }),
+  // Well above under-pressure's 10 ms histogram resolution: a window without a sample reads as an infinite delay.
+  PRESSURE_SAMPLE_INTERVAL_MS: int({ default: 1000, minimum: 100, maximum: 60_000 }),
 }
 
 export const databaseVars = {

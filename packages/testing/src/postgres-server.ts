@@ -78,7 +78,8 @@ async function container(image: string): Promise<PostgresServer> {
   return {
     backend: 'container',
     url,
-    stop: () => client.container.stop(handle, { timeout: 10 }),
+    // testcontainers takes milliseconds here; 0 would SIGKILL the server (no shutdown checkpoint).
+    stop: () => client.container.stop(handle, { timeout: 10_000 }),
     start: async () => {
       await client.container.start(handle)
       await waitForServer(url)

@@ -1,0 +1,57 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { containerMemoryLimit, memoryThresholds } from '../src/index.js'
+
+function cgroup(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'cgroup-'))
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(root, name, '..'), { recursive: true })
+    writeFileSync(join(root, name), text)
+  }
+  return root
+}
+
+const MiB = 1024 * 1024
+
+describe('containerMemoryLimit', () => {
+  it('reads cgroup v2 memory.max', () => {
+    expect(containerMemoryLimit(cgroup({ 'memory.max': `${512 * MiB}\n` }))).toBe(512 * MiB)
+  })
+  it('treats v2 "max" as no limit', () => {
+    expect(containerMemoryLimit(cgroup({ 'memory.max': 'max\n' }))).toBeUndefined()
+  })
+  it('reads cgroup v1 memory.limit_in_bytes, ignoring its "unlimited" sentinel', () => {
+    expect(containerMemoryLimit(cgroup({ 'memory/memory.limit_in_bytes': `${256 * MiB}` }))).toBe(256 * MiB)
+    expect(
+      containerMemoryLimit(cgroup({ 'memory/memory.limit_in_bytes': '9223372036854771712' })),
+    ).toBeUndefined()
+  })
+  it('is undefined without cgroup files', () => {
+    expect(containerMemoryLimit(cgroup({}))).toBeUndefined()
+  })
+})
+
+describe('memoryThresholds', () => {
+  it('derives RSS and heap limits from the container limit', () => {
+    expect(memoryThresholds({ maxRssBytes: 0, maxHeapUsedBytes: 0 }, 512 * MiB, 2048 * MiB)).toEqual({
+      maxRssBytes: Math.floor(512 * MiB * 0.9),
+      maxHeapUsedBytes: Math.floor(512 * MiB * 0.9),
+      containerLimitBytes: 512 * MiB,
+    })
+    expect(
+      memoryThresholds({ maxRssBytes: 0, maxHeapUsedBytes: 0 }, 1024 * MiB, 384 * MiB).maxHeapUsedBytes,
+    ).toBe(Math.floor(384 * MiB * 0.9))
+  })
+  it('turns the RSS check off without a limit and lets explicit values win', () => {
+    expect(memoryThresholds({ maxRssBytes: 0, maxHeapUsedBytes: 0 }, undefined, 100 * MiB)).toMatchObject({
+      maxRssBytes: 0,
+      maxHeapUsedBytes: 90 * MiB,
+    })
+    expect(memoryThresholds({ maxRssBytes: 5, maxHeapUsedBytes: 7 }, 512 * MiB, 100 * MiB)).toMatchObject({
+      maxRssBytes: 5,
+      maxHeapUsedBytes: 7,
+    })
+  })
+})
