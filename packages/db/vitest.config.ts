@@ -1,9 +1,3 @@
-import { defineConfig } from 'vitest/config'
+import { postgresTestConfig } from '@stack/vitest-config'
 
-export default defineConfig({
-  test: {
-    globalSetup: ['@stack/testing/global-setup'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-  },
-})
+export default postgresTestConfig()

@@ -1,5 +1,3 @@
-import { defineConfig } from 'vitest/config'
+import { testConfig } from '@stack/vitest-config'
 
-export default defineConfig({
-  test: { testTimeout: 120_000, hookTimeout: 120_000 },
-})
+export default testConfig({ testTimeout: 120_000, hookTimeout: 120_000 })

@@ -71,3 +71,8 @@ function readVariable(name: string, env: Env, issues: ConfigIssue[]): string | u
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value
 }
+
+/** The environment for a child process: this one's, plus `extra`. (Only this package touches process.env.) */
+export function childEnv(extra: Env = {}): Env {
+  return { ...process.env, ...extra }
+}
