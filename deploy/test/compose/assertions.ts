@@ -1,0 +1,558 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { serverVars } from '@stack/config'
+import {
+  type Compose,
+  isObject,
+  isProxy,
+  parseDuration,
+  type Service,
+  type TraefikConfig,
+  traefikConfig,
+} from './model.js'
+import { checkOptions, dynamicOptions, flatten, labelOptions, staticOptions } from './traefik-options.js'
+
+// Each check takes the loaded compose model and returns its problems, one sentence each; an empty
+// list means it holds. The app's defaults come from @stack/config, so compose and app cannot drift.
+
+/** The readiness route (packages/service/src/plugins/health.ts, mounted under /health). */
+export const READY_PATH = '/health/ready'
+/** Traefik's defaults where a setting is absent (reference pages cited in traefik-options.ts). */
+const TRAEFIK_DEFAULTS = {
+  healthcheckIntervalMs: 30_000,
+  healthcheckTimeoutMs: 5_000,
+  idleConnTimeoutMs: 90_000,
+  providersThrottleMs: 2_000,
+}
+/** Docker's defaults for HEALTHCHECK and stop timeout. */
+const DOCKER_DEFAULTS = { intervalMs: 30_000, timeoutMs: 30_000, retries: 3, stopGracePeriodMs: 10_000 }
+/** Share of the memory limit the V8 heap may take; the rest is code, buffers and native memory. */
+export const MAX_HEAP_SHARE = 0.8
+
+export interface Context {
+  compose: Compose
+  traefik: TraefikConfig
+}
+
+export function context(compose: Compose): Context {
+  return { compose, traefik: traefikConfig(compose) }
+}
+
+type Check = (ctx: Context) => string[]
+
+// --- helpers ----------------------------------------------------------------------------------
+
+const services = (ctx: Context) => Object.values(ctx.compose.services)
+const isRouted = (s: Service) => s.labels['traefik.enable'] === 'true'
+/** Services Traefik routes to: the API replicas. */
+const routed = (ctx: Context) => services(ctx).filter(isRouted)
+const isMigrator = (s: Service) => [...s.entrypoint, ...s.command].some((a) => a.includes('@stack/migrate'))
+/** The API image's processes: the replicas and the migrator. */
+const runsNode = (s: Service) => isRouted(s) || isMigrator(s)
+
+/** The app's default for a server variable (packages/config/src/parts.ts). */
+export function appDefault(name: keyof typeof serverVars): string {
+  const schema = (serverVars as Record<string, { default?: unknown }>)[name]
+  if (schema?.default === undefined) throw new Error(`@stack/config has no default for ${name}`)
+  return String(schema.default)
+}
+
+/** A server variable as the service sets it, or the app's default. */
+function setting(service: Service, name: keyof typeof serverVars): number {
+  const value = service.environment[name]
+  return Number(value !== undefined && value !== '' ? value : appDefault(name))
+}
+
+function seconds(ms: number): string {
+  return `${ms / 1000} s`
+}
+
+interface TraefikObjects {
+  routers: Map<string, Map<string, string>>
+  services: Map<string, Map<string, string>>
+  middlewares: Set<string>
+}
+
+/** Routers, services and middlewares that the Docker labels of every routed container declare. */
+function labelObjects(ctx: Context): TraefikObjects {
+  const out: TraefikObjects = { routers: new Map(), services: new Map(), middlewares: new Set() }
+  for (const service of routed(ctx)) {
+    for (const [key, value] of Object.entries(service.labels)) {
+      const m = /^traefik\.http\.(routers|services|middlewares)\.([^.]+)\.(.+)$/i.exec(key)
+      if (!m) continue
+      const [, kind, name, rest] = m as unknown as [string, string, string, string]
+      if (kind.toLowerCase() === 'middlewares') {
+        out.middlewares.add(name)
+        continue
+      }
+      const table = kind.toLowerCase() === 'routers' ? out.routers : out.services
+      const props = table.get(name) ?? new Map<string, string>()
+      props.set(rest.toLowerCase(), value)
+      table.set(name, props)
+    }
+  }
+  return out
+}
+
+function dynamicSection(ctx: Context, ...path: string[]): Record<string, unknown> {
+  let node: unknown = ctx.traefik.dynamic
+  for (const p of path) node = isObject(node) ? node[p] : undefined
+  return isObject(node) ? node : {}
+}
+
+/** A reference like "name@file" or "name" (same provider) resolved against what is defined. */
+function resolveRef(
+  ref: string,
+  fromLabels: Set<string> | Map<string, unknown>,
+  fromFile: Record<string, unknown>,
+): string | undefined {
+  const [name, provider] = ref.split('@') as [string, string | undefined]
+  if (provider === undefined || provider === 'docker')
+    return fromLabels.has(name) ? undefined : 'is not defined'
+  if (provider === 'file') return name in fromFile ? undefined : 'is not defined in the file provider'
+  if (provider === 'internal') return undefined
+  return `names provider "${provider}", which is not configured`
+}
+
+function staticEntryPoints(ctx: Context): Set<string> {
+  const names = new Set<string>()
+  for (const key of ctx.traefik.flags.keys()) {
+    const m = /^entrypoints\.([^.]+)\.address$/.exec(key)
+    if (m) names.add(m[1] as string)
+  }
+  return names
+}
+
+function certResolvers(ctx: Context): Set<string> {
+  const names = new Set<string>()
+  for (const key of ctx.traefik.flags.keys()) {
+    const m = /^certificatesresolvers\.([^.]+)\./.exec(key)
+    if (m) names.add(m[1] as string)
+  }
+  return names
+}
+
+// --- checks -----------------------------------------------------------------------------------
+
+/** Every image is pinned by a tag other than latest. */
+export const pinnedImages: Check = (ctx) =>
+  services(ctx).flatMap((s) => {
+    if (!s.image) return s.build ? [] : [`${s.name}: has neither image nor build`]
+    const m = /^(?<name>[^@]+?)(?::(?<tag>[^:/@]+))?(?:@(?<digest>.+))?$/.exec(s.image)
+    const tag = m?.groups?.tag
+    if (!tag && !m?.groups?.digest) return [`${s.name}: image "${s.image}" has no tag`]
+    if (tag === 'latest') return [`${s.name}: image "${s.image}" uses the floating tag latest`]
+    return []
+  })
+
+/** Only the proxy publishes ports, and it publishes 80 and 443. */
+export const onlyProxyPublishes: Check = (ctx) => {
+  const problems = services(ctx)
+    .filter((s) => !isProxy(s) && s.ports.length > 0)
+    .map(
+      (s) =>
+        `${s.name}: publishes ${s.ports.map((p) => p.target).join(', ')}; only the proxy may publish ports`,
+    )
+  const proxy = services(ctx).find(isProxy)
+  if (!proxy) return [...problems, 'no Traefik service']
+  for (const port of [80, 443]) {
+    if (!proxy.ports.some((p) => p.target === port))
+      problems.push(`${proxy.name}: does not publish port ${port}`)
+  }
+  return problems
+}
+
+/** Docker's healthcheck and Traefik's health check of every routed service probe readiness. */
+export const readinessProbes: Check = (ctx) => {
+  const problems: string[] = []
+  for (const s of routed(ctx)) {
+    const hc = s.healthcheck
+    if (!hc || hc.disabled || !hc.test.join(' ').includes(READY_PATH)) {
+      problems.push(`${s.name}: the Docker healthcheck does not probe ${READY_PATH}`)
+    }
+  }
+  for (const [name, props] of labelObjects(ctx).services) {
+    const path = props.get('loadbalancer.healthcheck.path')
+    if (path !== READY_PATH) {
+      problems.push(`Traefik service ${name}: health check path is ${path ?? 'not set'}, not ${READY_PATH}`)
+    }
+  }
+  return problems
+}
+
+/** Routers reference entry points, middlewares, services, TLS options and resolvers that exist. */
+export const routerReferences: Check = (ctx) => {
+  const problems: string[] = []
+  const objects = labelObjects(ctx)
+  const entryPoints = staticEntryPoints(ctx)
+  const resolvers = certResolvers(ctx)
+  const fileMiddlewares = dynamicSection(ctx, 'http', 'middlewares')
+  const fileServices = dynamicSection(ctx, 'http', 'services')
+  const fileTransports = dynamicSection(ctx, 'http', 'serversTransports')
+  const fileTlsOptions = { default: {}, ...dynamicSection(ctx, 'tls', 'options') }
+  if (objects.routers.size === 0 && routed(ctx).length > 0) problems.push('no Traefik router is declared')
+
+  for (const [name, props] of objects.routers) {
+    const where = `router ${name}`
+    if (!props.get('rule')) problems.push(`${where}: has no rule`)
+    const eps = props.get('entrypoints')
+    if (!eps) problems.push(`${where}: names no entry point`)
+    for (const ep of (eps ?? '')
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean)) {
+      if (!entryPoints.has(ep.toLowerCase())) problems.push(`${where}: entry point "${ep}" is not defined`)
+    }
+    for (const ref of (props.get('middlewares') ?? '')
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean)) {
+      const why = resolveRef(ref, objects.middlewares, fileMiddlewares)
+      if (why) problems.push(`${where}: middleware "${ref}" ${why}`)
+    }
+    const service = props.get('service')
+    if (service) {
+      const why = resolveRef(service, objects.services, fileServices)
+      if (why) problems.push(`${where}: service "${service}" ${why}`)
+    } else if (objects.services.size !== 1) {
+      problems.push(`${where}: names no service and the labels declare ${objects.services.size}`)
+    }
+    const resolver = props.get('tls.certresolver')
+    if (resolver && !resolvers.has(resolver.toLowerCase())) {
+      problems.push(`${where}: certificate resolver "${resolver}" is not defined`)
+    }
+    const options = props.get('tls.options')
+    if (options) {
+      const why = options === 'default' ? undefined : resolveRef(options, new Set(), fileTlsOptions)
+      if (why) problems.push(`${where}: TLS options "${options}" ${why}`)
+    }
+  }
+  for (const [name, props] of objects.services) {
+    const transport = props.get('loadbalancer.serverstransport')
+    if (transport) {
+      const why = resolveRef(transport, new Set(), fileTransports)
+      if (why) problems.push(`Traefik service ${name}: serversTransport "${transport}" ${why}`)
+    }
+  }
+  return problems
+}
+
+/** Traefik sends to the port the API listens on (PORT, default from @stack/config). */
+export const servicePort: Check = (ctx) => {
+  const problems: string[] = []
+  for (const s of routed(ctx)) {
+    const port = String(setting(s, 'PORT'))
+    const declared = Object.entries(s.labels).filter(([k]) => /\.loadbalancer\.server\.port$/i.test(k))
+    if (declared.length === 0)
+      problems.push(`${s.name}: no loadbalancer.server.port label (Traefik would guess)`)
+    for (const [key, value] of declared) {
+      if (value !== port) problems.push(`${s.name}: ${key}=${value}, but the API listens on ${port}`)
+    }
+  }
+  return problems
+}
+
+/** Docker waits longer than the app's drain delay plus its close deadline before SIGKILL. */
+export const stopGracePeriod: Check = (ctx) =>
+  routed(ctx).flatMap((s) => {
+    const needed = setting(s, 'SHUTDOWN_DELAY_MS') + setting(s, 'SHUTDOWN_TIMEOUT_MS')
+    const grace = s.stopGracePeriodMs ?? DOCKER_DEFAULTS.stopGracePeriodMs
+    return grace > needed
+      ? []
+      : [
+          `${s.name}: stop_grace_period ${seconds(grace)} is not above SHUTDOWN_DELAY_MS + SHUTDOWN_TIMEOUT_MS (${seconds(needed)})`,
+        ]
+  })
+
+/**
+ * A draining replica leaves the rotation within SHUTDOWN_DELAY_MS, by either path: Traefik's own
+ * health check (interval + timeout), or Docker's health status (interval x retries + timeout, then
+ * the provider's throttle) on which Traefik's Docker provider drops the container.
+ */
+export const readinessDetection: Check = (ctx) => {
+  const problems: string[] = []
+  const throttle = ctx.traefik.flags.get('providers.providersthrottleduration')
+  const throttleMs = throttle ? parseDuration(throttle) : TRAEFIK_DEFAULTS.providersThrottleMs
+  for (const s of routed(ctx)) {
+    const delay = setting(s, 'SHUTDOWN_DELAY_MS')
+    const hc = s.healthcheck
+    if (hc && !hc.disabled) {
+      const docker =
+        (hc.intervalMs ?? DOCKER_DEFAULTS.intervalMs) * (hc.retries ?? DOCKER_DEFAULTS.retries) +
+        (hc.timeoutMs ?? DOCKER_DEFAULTS.timeoutMs) +
+        throttleMs
+      if (docker >= delay) {
+        problems.push(
+          `${s.name}: Docker health (interval x retries + timeout + provider throttle = ${seconds(docker)}) does not notice a draining replica within SHUTDOWN_DELAY_MS (${seconds(delay)})`,
+        )
+      }
+    }
+    for (const [key, value] of Object.entries(s.labels)) {
+      const m = /^traefik\.http\.services\.([^.]+)\.loadbalancer\.healthcheck\.path$/i.exec(key)
+      if (!m || !value) continue
+      const prefix = key.slice(0, -'.path'.length)
+      const interval = s.labels[`${prefix}.interval`]
+      const timeout = s.labels[`${prefix}.timeout`]
+      const traefik =
+        (interval ? parseDuration(interval) : TRAEFIK_DEFAULTS.healthcheckIntervalMs) +
+        (timeout ? parseDuration(timeout) : TRAEFIK_DEFAULTS.healthcheckTimeoutMs)
+      if (traefik >= delay) {
+        problems.push(
+          `${s.name}: Traefik's health check of ${m[1]} (interval + timeout = ${seconds(traefik)}) does not notice a draining replica within SHUTDOWN_DELAY_MS (${seconds(delay)})`,
+        )
+      }
+    }
+  }
+  return problems
+}
+
+/** A one-shot migrator runs after the database is healthy and gates every routed service. */
+export const migrateGatesApi: Check = (ctx) => {
+  const migrators = services(ctx).filter(isMigrator)
+  const migrator = migrators[0]
+  if (!migrator) return ['no service runs @stack/migrate']
+  const problems: string[] = []
+  if ((migrator.restart ?? 'no') !== 'no')
+    problems.push(`${migrator.name}: restart is "${migrator.restart}", not "no"`)
+  const db = services(ctx).find((s) => /^(.*\/)?postgres(:|$)/.test(s.image ?? ''))
+  if (db && migrator.dependsOn[db.name] !== 'service_healthy') {
+    problems.push(`${migrator.name}: does not wait for ${db.name} to be healthy`)
+  }
+  for (const s of routed(ctx)) {
+    if (s.dependsOn[migrator.name] !== 'service_completed_successfully') {
+      problems.push(`${s.name}: does not wait for ${migrator.name} to complete successfully`)
+    }
+    if (s.image !== migrator.image) {
+      problems.push(
+        `${s.name}: runs ${s.image}, but ${migrator.name} runs ${migrator.image}; they must be one image`,
+      )
+    }
+  }
+  return problems
+}
+
+/** A secret file's value, and the password inside it when it is a URL with credentials. */
+function secretValues(text: string): string[] {
+  try {
+    const password = decodeURIComponent(new URL(text).password)
+    return password ? [text, password] : [text]
+  } catch {
+    return [text]
+  }
+}
+
+/** Secrets come from files, mounted as compose secrets; nothing secret is inline. */
+export const secretsAsFiles: Check = (ctx) => {
+  const problems: string[] = []
+  const values: string[] = []
+  for (const [name, def] of Object.entries(ctx.compose.secrets)) {
+    if (!def.file) problems.push(`secret ${name}: is not a file (environment or content)`)
+    else if (!existsSync(def.file)) problems.push(`secret ${name}: ${def.file} does not exist`)
+    else values.push(...secretValues(readFileSync(def.file, 'utf8').trim()))
+  }
+  for (const s of services(ctx)) {
+    for (const [key, value] of Object.entries(s.environment)) {
+      if (/(PASSWORD|SECRET|TOKEN|_KEY)$/.test(key) || key === 'DATABASE_URL') {
+        problems.push(`${s.name}: ${key} is set inline; give ${key}_FILE and a secret`)
+      }
+      if (/:\/\/[^/\s:@]+:[^@\s]+@/.test(value)) problems.push(`${s.name}: ${key} holds credentials in a URL`)
+      if (key.endsWith('_FILE')) {
+        const m = /^\/run\/secrets\/(.+)$/.exec(value)
+        if (!m || !s.secrets.includes(m[1] as string)) {
+          problems.push(`${s.name}: ${key}=${value} is not one of its secrets (/run/secrets/<name>)`)
+        }
+      }
+    }
+    const everything = [
+      ...Object.values(s.environment),
+      ...Object.values(s.labels),
+      ...s.command,
+      ...s.entrypoint,
+    ]
+    for (const secret of values) {
+      if (everything.some((v) => v.includes(secret)))
+        problems.push(`${s.name}: a secret's value appears in its configuration`)
+    }
+  }
+  return [...new Set(problems)]
+}
+
+/** Traefik closes idle upstream connections before Node does (no request into a closing socket). */
+export const upstreamIdleTimeout: Check = (ctx) => {
+  const problems: string[] = []
+  const transports = dynamicSection(ctx, 'http', 'serversTransports')
+  for (const s of routed(ctx)) {
+    const keepAlive = setting(s, 'KEEP_ALIVE_TIMEOUT_MS')
+    for (const [key, value] of Object.entries(s.labels)) {
+      if (!/^traefik\.http\.services\.[^.]+\.loadbalancer\.server\.port$/i.test(key)) continue
+      const ref = s.labels[key.replace(/server\.port$/i, 'serverstransport')]
+      const [name, provider] = (ref ?? '').split('@')
+      const transport = ref && provider === 'file' ? transports[name as string] : undefined
+      const timeouts =
+        isObject(transport) && isObject(transport.forwardingTimeouts) ? transport.forwardingTimeouts : {}
+      const idle = timeouts.idleConnTimeout
+      const idleMs = typeof idle === 'string' ? parseDuration(idle) : TRAEFIK_DEFAULTS.idleConnTimeoutMs
+      if (idleMs >= keepAlive) {
+        problems.push(
+          `${s.name}: Traefik's idleConnTimeout (${seconds(idleMs)}${ref ? `, ${ref}` : ', default'}) is not below KEEP_ALIVE_TIMEOUT_MS (${seconds(keepAlive)}) for port ${value}`,
+        )
+      }
+    }
+  }
+  return problems
+}
+
+/** Node services have memory limits, and the V8 heap is sized well inside them. */
+export const heapBelowLimit: Check = (ctx) =>
+  services(ctx)
+    .filter(runsNode)
+    .flatMap((s) => {
+      if (s.memoryLimitBytes === undefined) return [`${s.name}: has no memory limit`]
+      const m = /--max-old-space-size=(\d+)/.exec(s.environment.NODE_OPTIONS ?? '')
+      if (!m) return [`${s.name}: NODE_OPTIONS does not size the heap (--max-old-space-size)`]
+      const heap = Number(m[1]) * 1024 * 1024
+      const limit = s.memoryLimitBytes
+      return heap <= limit * MAX_HEAP_SHARE
+        ? []
+        : [
+            `${s.name}: a ${m[1]} MiB heap is above ${MAX_HEAP_SHARE * 100} % of the ${limit / 1024 / 1024} MiB memory limit`,
+          ]
+    })
+
+/** Node services: read-only root, /tmp on tmpfs, no capabilities, no privilege gain, CPU limit. */
+export const hardening: Check = (ctx) =>
+  services(ctx)
+    .filter(runsNode)
+    .flatMap((s) => {
+      const problems: string[] = []
+      if (!s.readOnly) problems.push(`${s.name}: root filesystem is writable (read_only)`)
+      if (!s.tmpfs.some((t) => t.split(':')[0] === '/tmp')) problems.push(`${s.name}: no tmpfs at /tmp`)
+      if (!s.capDrop.includes('ALL'))
+        problems.push(`${s.name}: capabilities are not dropped (cap_drop: [ALL])`)
+      if (!s.securityOpt.some((o) => /^no-new-privileges(:true)?$/.test(o))) {
+        problems.push(`${s.name}: no-new-privileges is not set`)
+      }
+      if (s.cpuLimit === undefined) problems.push(`${s.name}: has no CPU limit`)
+      return problems
+    })
+
+/** Every service rotates its logs. */
+export const logRotation: Check = (ctx) =>
+  services(ctx).flatMap((s) => {
+    const driver = s.logging?.driver ?? 'json-file'
+    if (driver === 'local') return []
+    return driver === 'json-file' && s.logging?.options['max-size']
+      ? []
+      : [`${s.name}: logs are not rotated (json-file with max-size, or local)`]
+  })
+
+/** Replicas behind Traefik trust its X-Forwarded-* headers. */
+export const trustProxy: Check = (ctx) =>
+  routed(ctx).flatMap((s) => {
+    const value = s.environment.TRUST_PROXY ?? appDefault('TRUST_PROXY')
+    return value === 'false' || value === '' ? [`${s.name}: TRUST_PROXY is off behind Traefik`] : []
+  })
+
+/** Production: a Let's Encrypt resolver with storage on a volume, HSTS, strict SNI. */
+export const productionTls: Check = (ctx) => {
+  const problems: string[] = []
+  const objects = labelObjects(ctx)
+  const proxy = ctx.traefik.service
+  const fileMiddlewares = dynamicSection(ctx, 'http', 'middlewares')
+  for (const [name, props] of objects.routers) {
+    const resolver = props.get('tls.certresolver')
+    if (!resolver) {
+      problems.push(
+        `router ${name}: no certificate resolver (it would serve the self-signed default certificate)`,
+      )
+      continue
+    }
+    const prefix = `certificatesresolvers.${resolver.toLowerCase()}.acme.`
+    const storage = ctx.traefik.flags.get(`${prefix}storage`)
+    if (!storage) problems.push(`resolver ${resolver}: no storage`)
+    else if (!proxy?.volumes.some((v) => v.type === 'volume' && storage.startsWith(`${v.target}/`))) {
+      problems.push(
+        `resolver ${resolver}: storage ${storage} is not on a volume (certificates lost on restart)`,
+      )
+    }
+    if (!ctx.traefik.flags.get(`${prefix}email`)) problems.push(`resolver ${resolver}: no e-mail`)
+    const challenge = ['tlschallenge', 'httpchallenge.entrypoint', 'dnschallenge.provider'].some((c) =>
+      ctx.traefik.flags.has(prefix + c),
+    )
+    if (!challenge) problems.push(`resolver ${resolver}: no challenge configured`)
+    const hsts = (props.get('middlewares') ?? '').split(',').some((ref) => {
+      const [mw, provider] = ref.trim().split('@')
+      const def = provider === 'file' ? fileMiddlewares[mw as string] : undefined
+      return isObject(def) && isObject(def.headers) && Number(def.headers.stsSeconds) > 0
+    })
+    if (!hsts) problems.push(`router ${name}: no middleware sets Strict-Transport-Security`)
+    const options = props.get('tls.options')
+    const def = options?.endsWith('@file')
+      ? dynamicSection(ctx, 'tls', 'options')[options.slice(0, -5)]
+      : undefined
+    if (!(isObject(def) && def.sniStrict === true))
+      problems.push(`router ${name}: TLS options without sniStrict`)
+  }
+  return problems
+}
+
+/** Static flags, the dynamic file and the labels use documented Traefik keys only. */
+export const traefikKeys: Check = (ctx) => {
+  const problems: string[] = []
+  const proxy = ctx.traefik.service
+  if (proxy) {
+    const flags = ctx.traefik.flagKeys.map((k): [string, unknown] => [
+      k,
+      ctx.traefik.flags.get(k.toLowerCase()),
+    ])
+    problems.push(...checkOptions(staticOptions, flags, `${proxy.name} flags`))
+    problems.push(
+      ...checkOptions(dynamicOptions, flatten(ctx.traefik.dynamic), ctx.traefik.dynamicSource ?? 'dynamic'),
+    )
+  }
+  for (const s of services(ctx)) {
+    const labels = Object.entries(s.labels).filter(([k]) => k.toLowerCase().startsWith('traefik.'))
+    problems.push(...checkOptions(labelOptions, labels, `${s.name} labels`))
+  }
+  return problems
+}
+
+/** The file provider's configuration is mounted read-only where Traefik reads it. */
+export const dynamicConfigMounted: Check = (ctx) => {
+  const proxy = ctx.traefik.service
+  if (!proxy) return []
+  const filename = ctx.traefik.flags.get('providers.file.filename')
+  if (!filename) return [`${proxy.name}: no file provider (providers.file.filename)`]
+  const mount = proxy.volumes.find((v) => v.target === filename)
+  if (!mount?.source || !existsSync(mount.source))
+    return [`${proxy.name}: ${filename} is not mounted from the repository`]
+  const problems: string[] = []
+  if (!mount.readOnly) problems.push(`${proxy.name}: ${filename} is mounted writable`)
+  const socket = proxy.volumes.find((v) => v.target === '/var/run/docker.sock')
+  if (socket && !socket.readOnly) problems.push(`${proxy.name}: the Docker socket is mounted writable`)
+  if (ctx.traefik.flags.get('providers.docker.exposedbydefault') !== 'false') {
+    problems.push(`${proxy.name}: providers.docker.exposedByDefault is not false`)
+  }
+  return problems
+}
+
+/** Every check, by name, for the real files (development and production merges). */
+export const CHECKS = {
+  pinnedImages,
+  onlyProxyPublishes,
+  readinessProbes,
+  routerReferences,
+  servicePort,
+  stopGracePeriod,
+  readinessDetection,
+  migrateGatesApi,
+  secretsAsFiles,
+  upstreamIdleTimeout,
+  heapBelowLimit,
+  hardening,
+  logRotation,
+  trustProxy,
+  traefikKeys,
+  dynamicConfigMounted,
+} satisfies Record<string, Check>
+
+export const PRODUCTION_CHECKS = { productionTls } satisfies Record<string, Check>

