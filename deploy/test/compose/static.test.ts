@@ -104,6 +104,15 @@ describe('loading', () => {
     expect(parseBytes('268435456')).toBe(268_435_456)
   })
 
+  it('production can keep the secret files outside the repository (SECRETS_DIR)', () => {
+    const compose = loadPlain(devFiles, { SECRETS_DIR: '/etc/stack-secrets' })
+    expect(compose.secrets['database-url']?.file).toBe('/etc/stack-secrets/database-url.txt')
+    expect(CHECKS.secretsAsFiles(context(compose))).toEqual([
+      'secret postgres-password: /etc/stack-secrets/postgres-password.txt does not exist',
+      'secret database-url: /etc/stack-secrets/database-url.txt does not exist',
+    ])
+  })
+
   it('the secrets are consistent: the URL carries the password PostgreSQL is given', () => {
     const secrets = loadPlain(devFiles).secrets
     const password = readFileSync(secrets['postgres-password']?.file as string, 'utf8').trim()
