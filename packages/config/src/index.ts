@@ -1,4 +1,13 @@
 export { ConfigError, type ConfigIssue } from './errors.js'
 export { type Config, childEnv, type Env, loadConfig } from './load.js'
-export { databaseVars, devVars, migrateVars, pressureVars, serverVars, testVars } from './parts.js'
+export {
+  databaseVars,
+  devVars,
+  metricsVars,
+  migrateVars,
+  pressureVars,
+  serverVars,
+  testVars,
+  tracingVars,
+} from './parts.js'
 export { bool, int, num, oneOf, port, str, url } from './vars.js'

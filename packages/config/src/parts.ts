@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { int, num, oneOf, port, str, url } from './vars.js'
+import { bool, int, num, oneOf, port, str, url } from './vars.js'
 
 // Parts of the environment that services compose: `loadConfig({ ...serverVars, ...databaseVars })`.
 // Defaults are the production values; `.env.example` documents each variable.
@@ -39,6 +39,34 @@ export const pressureVars = {
   PRESSURE_RETRY_AFTER_S: int({ default: 10, minimum: 1, maximum: 3600 }),
   // Well above under-pressure's 10 ms histogram resolution: a window without a sample reads as an infinite delay.
   PRESSURE_SAMPLE_INTERVAL_MS: int({ default: 1000, minimum: 100, maximum: 60_000 }),
+}
+
+/** Prometheus metrics of @stack/service, on a port of their own that the proxy never routes to. */
+export const metricsVars = {
+  /** false: no registry, no per-request hook, no listener (what the throughput cost is measured against). */
+  METRICS_ENABLED: bool({ default: true }),
+  /** GET /metrics on HOST:METRICS_PORT, opened on listen and closed on shutdown. */
+  METRICS_PORT: port({ default: 9464 }),
+}
+
+/**
+ * OpenTelemetry traces, off unless OTEL_EXPORTER_OTLP_ENDPOINT is set. The names are the SDK's standard
+ * ones, but the SDK is never left to read them: they are validated here and passed to it explicitly.
+ */
+export const tracingVars = {
+  /** Base URL of an OTLP/HTTP receiver (a collector); traces go to `<endpoint>/v1/traces`. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(url({ protocols: ['http', 'https'] })),
+  /** `key=value` pairs, comma-separated, sent with every export (a vendor's API key: use the _FILE form). */
+  OTEL_EXPORTER_OTLP_HEADERS: Type.Optional(
+    Type.String({
+      pattern: '^[^=,\\s]+=[^,]*(,\\s*[^=,\\s]+=[^,]*)*$',
+      'x-reason': 'must be comma-separated key=value pairs',
+    }),
+  ),
+  /** Defaults to the service's own name. */
+  OTEL_SERVICE_NAME: Type.Optional(str()),
+  /** Share of new traces recorded; a request whose traceparent says "sampled" is always recorded. */
+  OTEL_TRACES_SAMPLER_ARG: num({ default: 1, maximum: 1 }),
 }
 
 export const databaseVars = {
