@@ -4,6 +4,7 @@ export { containerMemoryLimit, type MemoryThresholds, memoryThresholds } from '.
 // Type-only re-exports also bring each plugin's `declare module 'fastify'` decorators to users.
 export type { DatabasePluginOptions } from './plugins/database.js'
 export type { Lifecycle } from './plugins/lifecycle.js'
+export { type Metrics, type MetricsOptions, UNMATCHED_ROUTE } from './plugins/metrics.js'
 export type { PressureOptions } from './plugins/pressure.js'
 export { isDatabaseUnavailable, PROBLEM_TYPE, type Problem, sendProblem } from './plugins/problem.js'
 export type { Readiness, ReadinessReport } from './plugins/readiness.js'

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { Config, pressureVars, serverVars } from '@stack/config'
+import type { Config, metricsVars, pressureVars, serverVars } from '@stack/config'
 import type { DatabaseConfig } from '@stack/db'
 import Fastify, {
   type FastifyBaseLogger,
@@ -11,6 +11,7 @@ import Fastify, {
 import database from './plugins/database.js'
 import health from './plugins/health.js'
 import lifecycle from './plugins/lifecycle.js'
+import metrics from './plugins/metrics.js'
 import openapi from './plugins/openapi.js'
 import pressure from './plugins/pressure.js'
 import problems from './plugins/problem.js'
@@ -20,7 +21,10 @@ import security from './plugins/security.js'
 import { requestId } from './request-id.js'
 import { strictBodyValidators } from './validation.js'
 
-export type ServiceConfig = Config<typeof serverVars> & Config<typeof pressureVars>
+/** A service that composes metricsVars gets /metrics (on by default); one that does not, none. */
+export type ServiceConfig = Config<typeof serverVars> &
+  Config<typeof pressureVars> &
+  Partial<Config<typeof metricsVars>>
 
 export type Service = FastifyInstance<
   RawServerDefault,
@@ -43,7 +47,7 @@ export interface ServiceOptions {
 /**
  * A Fastify instance with the production plumbing every service shares: lifecycle and graceful
  * shutdown state, readiness and liveness, problem+json errors, one log line per request, security
- * headers, load shedding, OpenAPI, and (optionally) a PostgreSQL pool. It does not listen.
+ * headers, load shedding, Prometheus metrics, OpenAPI, and (optionally) a PostgreSQL pool. It does not listen.
  */
 export async function createService(config: ServiceConfig, options: ServiceOptions): Promise<Service> {
   const app = Fastify<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger>({
@@ -70,6 +74,14 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   await app.register(requestLog)
   await app.register(security, { corsOrigins: splitList(config.CORS_ORIGINS) })
   await app.register(pressure, { config })
+  if (config.METRICS_ENABLED && config.METRICS_PORT !== undefined) {
+    await app.register(metrics, {
+      host: config.HOST,
+      port: config.METRICS_PORT,
+      service: options.name,
+      version: config.SERVICE_VERSION,
+    })
+  }
   await app.register(openapi, { title: options.name, version: config.SERVICE_VERSION })
   if (options.database) {
     await app.register(database, { ...options.database, applicationName: options.name })
