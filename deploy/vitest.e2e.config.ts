@@ -5,6 +5,6 @@ import { testConfig } from '@stack/vitest-config'
 export default testConfig({
   include: ['test/**/e2e*.test.ts'],
   fileParallelism: false,
-  testTimeout: 180_000,
+  testTimeout: 240_000,
   hookTimeout: 300_000,
 })
