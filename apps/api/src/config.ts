@@ -1,6 +1,18 @@
-import { type Config, databaseVars, type Env, loadConfig, pressureVars, serverVars } from '@stack/config'
+import {
+  type Config,
+  databaseVars,
+  type Env,
+  loadConfig,
+  metricsVars,
+  pressureVars,
+  serverVars,
+  tracingVars,
+} from '@stack/config'
 
-export const apiVars = { ...serverVars, ...pressureVars, ...databaseVars }
+/** Also app.ts's SERVICE_NAME; here so server.ts can name itself before it may import the app. */
+export const SERVICE_NAME = 'api'
+
+export const apiVars = { ...serverVars, ...pressureVars, ...databaseVars, ...metricsVars, ...tracingVars }
 export type ApiConfig = Config<typeof apiVars>
 
 /** Reads and validates the environment once; throws a ConfigError naming every bad variable. */

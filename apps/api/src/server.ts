@@ -1,10 +1,11 @@
 import { ConfigError } from '@stack/config'
-import { loggerOptions, serve } from '@stack/service'
-import { pino } from 'pino'
-import { buildApp, SERVICE_NAME } from './app.js'
-import { type ApiConfig, loadApiConfig } from './config.js'
+import { type ApiConfig, loadApiConfig, SERVICE_NAME } from './config.js'
 
-// The process: configuration, logger, signals, listen. One of the two places that may exit.
+// The process: configuration, tracing, logger, signals, listen. One of the two places that may exit.
+//
+// Only the configuration is imported statically. Tracing has to patch `http` and `pg` before the
+// first import of either, so Fastify, pg and the app come in through dynamic imports after it; with
+// OTEL_EXPORTER_OTLP_ENDPOINT unset no OpenTelemetry package is loaded at all.
 let config: ApiConfig
 try {
   config = loadApiConfig()
@@ -14,8 +15,27 @@ try {
   process.exit(2)
 }
 
-const logger = pino(
-  loggerOptions({ level: config.LOG_LEVEL, service: SERVICE_NAME, version: config.SERVICE_VERSION }),
-)
+const tracing = config.OTEL_EXPORTER_OTLP_ENDPOINT
+  ? (await import('./tracing.js')).startTracing({
+      serviceName: config.OTEL_SERVICE_NAME ?? SERVICE_NAME,
+      version: config.SERVICE_VERSION,
+      endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+      headers: config.OTEL_EXPORTER_OTLP_HEADERS,
+      ratio: config.OTEL_TRACES_SAMPLER_ARG,
+      ignorePorts: config.METRICS_ENABLED ? [config.METRICS_PORT] : [],
+    })
+  : undefined
+
+const [{ loggerOptions, serve }, { pino }, { buildApp }] = await Promise.all([
+  import('@stack/service'),
+  import('pino'),
+  import('./app.js'),
+])
+const logger = pino({
+  ...loggerOptions({ level: config.LOG_LEVEL, service: SERVICE_NAME, version: config.SERVICE_VERSION }),
+  ...(tracing ? { mixin: tracing.logFields } : {}),
+})
 const app = await buildApp(config, { logger })
-process.exit(await serve(app, config))
+const code = await serve(app, config)
+await tracing?.shutdown()
+process.exit(code)
