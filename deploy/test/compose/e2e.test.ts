@@ -201,17 +201,20 @@ describe('compose stack, end to end', () => {
     const size = inspect<number>(image, '.Size')
     const base = inspect<number>(baseImage, '.Size')
     const added = size - base
-    const layers = docker(['history', '--format', '{{.Size}}\t{{.CreatedBy}}', image])
-      .trim()
-      .split('\n')
-      .filter((l) => !l.startsWith('0B'))
-    figures['image size'] = `${(size / MB).toFixed(1)} MB (base ${(base / MB).toFixed(1)} MB)`
-    figures['added above the base'] = `${(added / MB).toFixed(1)} MB`
+    // The image's history is the base's plus its own steps, newest first.
+    const history = (ref: string) =>
+      docker(['history', '--format', '{{.Size}}\t{{.CreatedBy}}', ref]).trim().split('\n')
+    const own = history(image).slice(0, -history(baseImage).length)
+    const layers = own.filter((l) => !l.startsWith('0B')).map((l) => l.replace(/\s+/g, ' ').slice(0, 60))
+    figures['image size'] = `${(size / MB).toFixed(1)} MiB (base ${(base / MB).toFixed(1)} MiB)`
+    figures['added above the base'] =
+      `${(added / MB).toFixed(1)} MiB in ${layers.length} layer(s): ${layers.join('; ')}`
     console.info(
       `[e2e] image ${image}: ${figures['image size']}, ${figures['added above the base']} above ${baseImage}`,
     )
     expect(added).toBeLessThanOrEqual(LAYER_BUDGET_BYTES)
     expect(layers.length).toBeGreaterThan(0)
+    expect(own.length).toBeGreaterThan(layers.length)
 
     expect(inspect<string>(image, '.Config.User')).toBe('node')
     expect(inspect<string[]>(image, '.Config.Cmd')).toEqual(['node', 'dist/server.js'])

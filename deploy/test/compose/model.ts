@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { dirname, isAbsolute, resolve } from 'node:path'
+import { isAbsolute, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 
@@ -460,8 +460,4 @@ export function traefikConfig(compose: Compose): TraefikConfig {
 
 export function fixture(name: string): string {
   return resolve(fixturesDir, name)
-}
-
-export function fixtureDir(): string {
-  return dirname(fixture('x'))
 }
