@@ -1,3 +1,4 @@
+import * as prometheusOperator from '@kubernetes-models/prometheus-operator'
 import * as traefik from '@kubernetes-models/traefik'
 import * as kubernetes from 'kubernetes-models'
 import { isObject, type K8sObject, ref } from './objects.js'
@@ -16,7 +17,10 @@ function isModelClass(value: unknown): value is ModelClass {
   )
 }
 
-/** Every kind kubernetes-models and @kubernetes-models/traefik know, by `apiVersion/kind`. */
+/**
+ * Every kind kubernetes-models, @kubernetes-models/traefik and @kubernetes-models/prometheus-operator
+ * (PodMonitor, PrometheusRule: deploy/k8s/monitoring) know, by `apiVersion/kind`.
+ */
 function buildRegistry(): Map<string, ModelClass> {
   const registry = new Map<string, ModelClass>()
   const seen = new Set<unknown>()
@@ -30,6 +34,7 @@ function buildRegistry(): Map<string, ModelClass> {
   }
   walk(kubernetes as unknown as Record<string, unknown>)
   walk(traefik as unknown as Record<string, unknown>)
+  walk(prometheusOperator as unknown as Record<string, unknown>)
   return registry
 }
 
