@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { UNMATCHED_ROUTE } from '@stack/service'
@@ -212,5 +213,25 @@ describe('state and lifecycle', () => {
         .on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'))
     })
     expect(refused).toBe(true)
+  })
+})
+
+describe('the alert rules and the dashboard', () => {
+  it('query only series the API exposes', async () => {
+    const { url, scrape } = await listening()
+    await createNote(url, 'for the histogram')
+    expect((await fetch(`${url}/health/ready`)).status).toBe(200)
+    const exposed = new Set((await scrape()).samples.map((s) => s.name))
+
+    const files = ['alerts.yml', 'grafana/dashboard.json']
+    const used = new Set<string>()
+    for (const file of files) {
+      const text = readFileSync(new URL(`../../../deploy/observability/${file}`, import.meta.url), 'utf8')
+      for (const [name] of text.matchAll(/\b(?:http_server|service|db_pool|nodejs|process)_[a-z0-9_]+\b/g)) {
+        used.add(name)
+      }
+    }
+    expect(used.size).toBeGreaterThan(15)
+    expect([...used].filter((name) => !exposed.has(name)).sort()).toEqual([])
   })
 })
