@@ -1,0 +1,187 @@
+import http from 'node:http'
+import autocannon from 'autocannon'
+import { type Latency, summarize } from './stats.js'
+
+export interface LoadResult extends Latency {
+  requests: number
+  /** Completed requests per second over the measured run. */
+  rps: number
+  non2xx: number
+  /** Socket errors and timeouts. */
+  socketErrors: number
+  statusCodes: Record<string, number>
+  seconds: number
+}
+
+export interface Request {
+  method?: 'GET' | 'POST'
+  /** Fixed path, or a function giving each request's path. */
+  path: string | (() => string)
+  body?: string
+}
+
+export interface ClosedLoopOptions {
+  /** http://host:port */
+  origin: string
+  request: Request
+  connections: number
+  durationS: number
+  warmupS?: number
+  /** autocannon's own rate limit (requests/s over all connections); see pacedLoad for an even one. */
+  overallRate?: number
+  /** Called when the measured run (after the warm-up) starts. */
+  onMeasureStart?: () => void
+}
+
+/**
+ * autocannon: `connections` keep-alive connections, each sending its next request as soon as the
+ * previous answer arrives. Latencies are taken from autocannon's per-response event, in fractional
+ * milliseconds (its own histogram keeps whole milliseconds).
+ */
+export async function closedLoad(options: ClosedLoopOptions): Promise<LoadResult> {
+  if (options.warmupS) await runAutocannon({ ...options, durationS: options.warmupS })
+  options.onMeasureStart?.()
+  return runAutocannon(options)
+}
+
+/** autocannon as an event emitter (to watch each response) with a promise of its result. */
+export function startAutocannon(options: autocannon.Options) {
+  let settle: { resolve: (r: autocannon.Result) => void; reject: (e: Error) => void } | undefined
+  const finished = new Promise<autocannon.Result>((resolve, reject) => {
+    settle = { resolve, reject }
+  })
+  const instance = autocannon(options, (err: Error | null, result) => {
+    if (err) settle?.reject(err)
+    else settle?.resolve(result)
+  })
+  return { instance, finished }
+}
+
+async function runAutocannon(options: ClosedLoopOptions): Promise<LoadResult> {
+  const { request } = options
+  const path = request.path
+  const latencies: number[] = []
+  const { instance, finished } = startAutocannon({
+    url: `${options.origin}${typeof path === 'string' ? path : '/'}`,
+    connections: options.connections,
+    duration: options.durationS,
+    method: request.method ?? 'GET',
+    ...(request.body === undefined
+      ? {}
+      : { body: request.body, headers: { 'content-type': 'application/json' } }),
+    ...(typeof path === 'function'
+      ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, path: path() }) }] }
+      : {}),
+    ...(options.overallRate ? { overallRate: Math.max(1, Math.round(options.overallRate)) } : {}),
+  })
+  instance.on('response', (_client, _status, _bytes, responseTime) => {
+    latencies.push(responseTime)
+  })
+  const result = await finished
+  const statusCodes = Object.fromEntries(
+    Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [
+      code,
+      Number((s as { count: number }).count),
+    ]),
+  )
+  const total = Object.values(statusCodes).reduce((a, b) => a + b, 0)
+  return {
+    requests: total,
+    rps: total / result.duration,
+    non2xx: result.non2xx,
+    socketErrors: result.errors,
+    statusCodes,
+    seconds: result.duration,
+    ...summarize(latencies),
+  }
+}
+
+export interface PacedOptions {
+  origin: string
+  request: Request
+  /** Requests per second, sent at even intervals whatever the answers do (open loop). */
+  rate: number
+  /** Keep-alive connections at most; a request waits for a free one and that wait counts. */
+  connections: number
+  durationS: number
+  warmupS?: number
+}
+
+/**
+ * An open-loop, constant-rate load (as wrk2 does it): request i is due at start + i/rate, and its
+ * latency is measured from when it was due, so a stall is charged to every request it delayed
+ * (no coordinated omission). autocannon's `overallRate` is not even: each connection sends its
+ * per-second quota back to back and then waits for the next second.
+ */
+export async function pacedLoad(options: PacedOptions): Promise<LoadResult & { sentRate: number }> {
+  if (options.warmupS) await runPaced({ ...options, durationS: options.warmupS })
+  return runPaced(options)
+}
+
+async function runPaced(options: PacedOptions): Promise<LoadResult & { sentRate: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections })
+  const { request } = options
+  const latencies: number[] = []
+  const statusCodes: Record<string, number> = {}
+  let socketErrors = 0
+  let inflight = 0
+  let sent = 0
+  const interval = 1000 / options.rate
+  const started = performance.now()
+  const end = started + options.durationS * 1000
+
+  const send = (due: number) => {
+    inflight++
+    const path = typeof request.path === 'string' ? request.path : request.path()
+    const req = http.request(
+      `${options.origin}${path}`,
+      {
+        method: request.method ?? 'GET',
+        agent,
+        headers: request.body === undefined ? {} : { 'content-type': 'application/json' },
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () => {
+          inflight--
+          latencies.push(performance.now() - due)
+          const code = String(res.statusCode)
+          statusCodes[code] = (statusCodes[code] ?? 0) + 1
+        })
+      },
+    )
+    req.on('error', () => {
+      inflight--
+      socketErrors++
+    })
+    req.end(request.body)
+  }
+
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now()
+      const dueNow = Math.floor((Math.min(now, end) - started) / interval)
+      while (sent < dueNow) send(started + sent++ * interval)
+      if (now < end) setTimeout(tick, 1)
+      else resolve()
+    }
+    tick()
+  })
+  while (inflight > 0) await new Promise((r) => setTimeout(r, 5))
+  agent.destroy()
+  const seconds = (performance.now() - started) / 1000
+  const total = Object.values(statusCodes).reduce((a, b) => a + b, 0)
+  const non2xx = Object.entries(statusCodes)
+    .filter(([code]) => !code.startsWith('2'))
+    .reduce((a, [, n]) => a + n, 0)
+  return {
+    requests: total,
+    rps: total / options.durationS,
+    sentRate: sent / options.durationS,
+    non2xx,
+    socketErrors,
+    statusCodes,
+    seconds,
+    ...summarize(latencies),
+  }
+}

@@ -1,0 +1,376 @@
+// pnpm bench: the API against its floors, on one machine, in one run. See docs/performance.md.
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import http from 'node:http'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { freePort } from '@stack/testing'
+import { closedLoad, pacedLoad, type Request, startAutocannon } from './load.js'
+import { loadAverage, machine, revision, versions } from './machine.js'
+import { type CaseName, parseOptions } from './options.js'
+import { startBenchDatabase } from './postgres.js'
+import {
+  API_ENTRIES,
+  type ApiEntry,
+  type Child,
+  canPin,
+  pin,
+  procCpuSeconds,
+  procMemory,
+  sampleRss,
+  spawnNode,
+  TARGETS,
+} from './proc.js'
+import { type BenchResults, evaluate, markdown, type StartRun, table } from './report.js'
+import { median } from './stats.js'
+
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`)
+
+const opts = parseOptions()
+const began = performance.now()
+const loadBefore = loadAverage()
+await mkdir(join(opts.outDir, 'logs'), { recursive: true })
+if (canPin()) pin(process.pid, opts.loadgenCpus)
+else log('taskset not found: nothing is pinned')
+
+log(
+  `${opts.durationS} s per run, ${opts.connections} connections, ${opts.warmupS} s warm-up; cores: load generator ${opts.loadgenCpus || 'any'}, server ${opts.serverCpus || 'any'}, PostgreSQL ${opts.pgCpus || 'any'}`,
+)
+log(`starting PostgreSQL and seeding ${opts.notes} notes`)
+const db = await startBenchDatabase({ notes: opts.notes, cpus: opts.pgCpus })
+log(`PostgreSQL ${db.version} (${db.server.backend}): ${db.placement}`)
+
+const pickId = () => db.ids[Math.floor(Math.random() * db.ids.length)]
+const noteBody = JSON.stringify({ title: 'bench note', body: 'x'.repeat(200) })
+const CASE_DEFS: Record<
+  CaseName,
+  { n: string; label: string; target: 'node-http' | 'fastify' | 'api'; request: Request }
+> = {
+  'node-http': { n: '1', label: 'node:http hello', target: 'node-http', request: { path: '/' } },
+  fastify: { n: '2', label: 'Fastify hello', target: 'fastify', request: { path: '/' } },
+  live: { n: '3', label: 'API GET /health/live', target: 'api', request: { path: '/health/live' } },
+  read: {
+    n: '4',
+    label: 'API GET /v1/notes/:id',
+    target: 'api',
+    request: { path: () => `/v1/notes/${pickId()}` },
+  },
+  write: {
+    n: '5',
+    label: 'API POST /v1/notes',
+    target: 'api',
+    request: { method: 'POST', path: '/v1/notes', body: noteBody },
+  },
+  list: {
+    n: '6',
+    label: 'API GET /v1/notes?limit=20',
+    target: 'api',
+    request: { path: '/v1/notes?limit=20' },
+  },
+}
+
+interface Running {
+  child: Child
+  origin: string
+}
+
+function apiEnv(
+  port: number,
+  metricsPort: number,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    // Metrics stay on (as in production) on a port of their own, never the fixed default.
+    METRICS_PORT: String(metricsPort),
+    DATABASE_URL: db.url,
+    LOG_LEVEL: 'info',
+    SHUTDOWN_DELAY_MS: '0',
+    ...extra,
+  }
+}
+
+/** Starts a server under test on the server's cores and waits for its first 200 on `readyPath`. */
+async function start(
+  target: 'node-http' | 'fastify' | 'api',
+  name: string,
+  options: { entry?: ApiEntry; env?: Record<string, string>; parseLogs?: boolean } = {},
+): Promise<Running & { readyMs: number }> {
+  const port = await freePort()
+  const script =
+    target === 'api'
+      ? API_ENTRIES[options.entry ?? opts.entry]
+      : target === 'fastify'
+        ? TARGETS.fastify
+        : TARGETS.nodeHttp
+  const env =
+    target === 'api' ? apiEnv(port, await freePort(), options.env) : { HOST: '127.0.0.1', PORT: String(port) }
+  const t0 = performance.now()
+  const child = spawnNode({
+    script,
+    env,
+    cpus: opts.serverCpus,
+    ...(options.parseLogs ? {} : { logFile: join(opts.outDir, 'logs', `${name}.log`) }),
+  })
+  const origin = `http://127.0.0.1:${port}`
+  await waitFor200(origin, target === 'api' ? '/health/ready' : '/', child)
+  return { child, origin, readyMs: performance.now() - t0 }
+}
+
+async function waitFor200(origin: string, path: string, child: Child, timeoutMs = 30_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    if (child.child.exitCode !== null)
+      throw new Error(`server exited (${child.child.exitCode}): ${child.stderr()}`)
+    const status = await new Promise<number>((resolve) => {
+      const req = http.get(`${origin}${path}`, { agent: false }, (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      })
+      req.on('error', () => resolve(0))
+    })
+    if (status === 200) return
+    if (performance.now() > deadline) throw new Error(`${origin}${path} not 200 within ${timeoutMs} ms`)
+    await sleep(5)
+  }
+}
+
+async function stop(running: Running): Promise<void> {
+  const exit = await running.child.stop('SIGTERM')
+  if (exit.code !== 0)
+    log(`warning: server exited ${exit.code ?? exit.signal}: ${running.child.stderr().slice(-500)}`)
+}
+
+/** CPU used over the measured run: the server's (all threads) and this load generator's, in cores. */
+const cpu = (() => {
+  let wall = 0
+  let server = 0
+  let self = process.cpuUsage()
+  return {
+    start(pid: number) {
+      wall = performance.now()
+      server = procCpuSeconds(pid)
+      self = process.cpuUsage()
+    },
+    stop(pid: number) {
+      const seconds = (performance.now() - wall) / 1000
+      const used = process.cpuUsage(self)
+      return {
+        serverCpu: (procCpuSeconds(pid) - server) / seconds,
+        loadgenCpu: (used.user + used.system) / 1e6 / seconds,
+      }
+    },
+  }
+})()
+
+// 1-6: throughput and latency at saturation, a fresh server per case.
+const cases: BenchResults['cases'] = []
+for (const name of opts.cases) {
+  const def = CASE_DEFS[name]
+  log(`case ${def.n} ${def.label}`)
+  const running = await start(def.target, name)
+  const rss = sampleRss(running.child.pid)
+  const result = await closedLoad({
+    origin: running.origin,
+    request: def.request,
+    connections: opts.connections,
+    durationS: opts.durationS,
+    warmupS: opts.warmupS,
+    onMeasureStart: () => cpu.start(running.child.pid),
+  })
+  const cpuShare = cpu.stop(running.child.pid)
+  rss.stop()
+  const peakRss = procMemory(running.child.pid, 'VmHWM')
+  await stop(running)
+  cases.push({ n: def.n, name, label: def.label, ...result, peakRssBytes: peakRss, ...cpuShare })
+  log(
+    `  ${Math.round(result.rps)} req/s, p99 ${result.p99.toFixed(1)} ms, ${result.non2xx + result.socketErrors} errors`,
+  )
+}
+
+// 4b: the same query from a bare pg pool, at the same concurrency, on the server's cores.
+let rawPg: BenchResults['rawPg']
+if (opts.cases.includes('read')) {
+  log('case 4b raw pg pool, same query and concurrency')
+  const child = spawnNode({
+    script: TARGETS.rawPg,
+    cpus: opts.serverCpus,
+    env: {
+      DATABASE_URL: db.url,
+      CONCURRENCY: String(opts.connections),
+      DURATION_S: String(opts.durationS),
+      WARMUP_S: String(opts.warmupS),
+      POOL_MAX: '10',
+    },
+  })
+  const line = await child.waitForLog('result', (opts.durationS + opts.warmupS + 60) * 1000)
+  await child.exited
+  const requests = Number(line.requests)
+  const seconds = Number(line.seconds)
+  rawPg = {
+    requests,
+    rps: requests / seconds,
+    p50: Number(line.p50),
+    p99: Number(line.p99),
+    max: Number(line.max),
+    mean: Number(line.mean),
+    errors: Number(line.errors),
+  }
+  log(`  ${Math.round(rawPg.rps)} queries/s, p99 ${rawPg.p99.toFixed(1)} ms`)
+}
+
+// Case 4 at 70 % of its saturation rate: an even, open-loop rate, and autocannon's overallRate.
+let fixedRate: BenchResults['fixedRate']
+const read = cases.find((c) => c.name === 'read')
+if (read) {
+  const rate = Math.round(read.rps * 0.7)
+  log(`case 4 at ${rate} req/s (70 % of saturation)`)
+  const running = await start('api', 'read-fixed-rate')
+  const paced = await pacedLoad({
+    origin: running.origin,
+    request: CASE_DEFS.read.request,
+    rate,
+    connections: opts.connections,
+    durationS: opts.durationS,
+    warmupS: opts.warmupS,
+  })
+  const bursty = await closedLoad({
+    origin: running.origin,
+    request: CASE_DEFS.read.request,
+    connections: opts.connections,
+    durationS: opts.durationS,
+    overallRate: rate,
+  })
+  await stop(running)
+  fixedRate = { rate, paced, autocannon: bursty }
+  log(`  even: p99 ${paced.p99.toFixed(1)} ms; autocannon overallRate: p99 ${bursty.p99.toFixed(1)} ms`)
+}
+
+// Start -> ready, the server's own startupMs, and idle RSS, for both builds of the API.
+const startup: BenchResults['startup'] = {}
+for (const entry of [opts.entry, opts.entry === 'bundle' ? 'tsc' : 'bundle'] as ApiEntry[]) {
+  const runs: StartRun[] = []
+  const n = entry === opts.entry ? opts.starts : Math.min(3, opts.starts)
+  for (let i = 0; i < n; i++) {
+    const running = await start('api', `start-${entry}-${i}`, { entry, parseLogs: true })
+    const listening = await running.child.waitForLog('listening')
+    await sleep(1000)
+    runs.push({
+      readyMs: running.readyMs,
+      startupMs: Number(listening.startupMs),
+      idleRssBytes: procMemory(running.child.pid, 'VmRSS'),
+    })
+    await stop(running)
+  }
+  startup[entry] = {
+    runs,
+    readyMs: median(runs.map((r) => r.readyMs)),
+    readyMaxMs: Math.max(...runs.map((r) => r.readyMs)),
+    startupMs: median(runs.map((r) => r.startupMs)),
+    idleRssBytes: median(runs.map((r) => r.idleRssBytes)),
+  }
+  log(`start -> ready (${entry}): median ${Math.round(startup[entry].readyMs)} ms of ${n}`)
+}
+
+// SIGTERM under load: readiness turns 503 at once, the listener closes after SHUTDOWN_DELAY_MS.
+log(`SIGTERM under load (SHUTDOWN_DELAY_MS=${opts.shutdownDelayMs})`)
+const shutdown = await sigtermUnderLoad()
+log(`  exit ${shutdown.exitCode} after ${Math.round(shutdown.exitMs)} ms`)
+
+async function sigtermUnderLoad(): Promise<BenchResults['shutdown']> {
+  const running = await start('api', 'sigterm', {
+    env: { SHUTDOWN_DELAY_MS: String(opts.shutdownDelayMs) },
+    parseLogs: true,
+  })
+  let sigtermAt = Number.POSITIVE_INFINITY
+  let okAfter = 0
+  let non2xxAfter = 0
+  let errorsAfter = 0
+  const { instance, finished } = startAutocannon({
+    url: `${running.origin}/`,
+    connections: opts.connections,
+    duration: Math.ceil(opts.shutdownDelayMs / 1000) + 60,
+    requests: [{ setupRequest: (req) => ({ ...req, path: `/v1/notes/${pickId()}` }) }],
+  })
+  instance.on('response', (_c, status) => {
+    if (performance.now() < sigtermAt) return
+    if (status >= 200 && status < 300) okAfter++
+    else non2xxAfter++
+  })
+  instance.on('reqError', () => {
+    if (performance.now() >= sigtermAt) errorsAfter++
+  })
+  await sleep(Math.max(1000, opts.warmupS * 1000))
+  sigtermAt = performance.now()
+  running.child.child.kill('SIGTERM')
+  const exit = await running.child.exited
+  const closing = running.child.logs.find((l) => String(l.msg).startsWith('shutdown: closing the listener'))
+  const complete = running.child.logs.find((l) => l.msg === 'shutdown complete')
+  instance.stop()
+  await finished
+  return {
+    delayMs: opts.shutdownDelayMs,
+    exitMs: exit.at - sigtermAt,
+    exitCode: exit.code,
+    closeMs: Number(complete?.durationMs ?? Number.NaN) - opts.shutdownDelayMs,
+    connectionsAtClose: Number(closing?.connections ?? Number.NaN),
+    okAfterSigterm: okAfter,
+    non2xxAfterSigterm: non2xxAfter,
+    socketErrorsAfterSigterm: errorsAfter,
+  }
+}
+
+await db.destroy()
+
+const results: BenchResults = {
+  date: new Date().toISOString(),
+  machine: machine(),
+  revision: revision(),
+  loadAverage: { before: loadBefore, after: loadAverage() },
+  versions: { ...versions(), postgres: db.version },
+  settings: {
+    durationS: opts.durationS,
+    connections: opts.connections,
+    warmupS: opts.warmupS,
+    notes: opts.notes,
+    entry: opts.entry,
+    cores: { loadgen: opts.loadgenCpus, server: opts.serverCpus, postgres: opts.pgCpus },
+    postgres: `${db.server.backend}; ${db.placement}`,
+    pinned: canPin(),
+  },
+  cases,
+  rawPg,
+  fixedRate,
+  startup,
+  shutdown,
+  targets: [],
+  benchSeconds: (performance.now() - began) / 1000,
+}
+results.targets = evaluate(results)
+
+const stamp = results.date.replace(/[:.]/g, '-')
+const md = markdown(results)
+await writeFile(join(opts.outDir, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`)
+await writeFile(join(opts.outDir, `${stamp}.md`), md)
+await writeFile(join(opts.outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`)
+await writeFile(join(opts.outDir, 'latest.md'), md)
+process.stdout.write(`\n${table(results)}\n`)
+log(`results: ${join(opts.outDir, `${stamp}.{json,md}`)} (${Math.round(results.benchSeconds)} s)`)
+
+if (opts.updateDocs) {
+  const doc = new URL('../../docs/performance.md', import.meta.url)
+  const text = await readFile(doc, 'utf8')
+  const begin = '<!-- bench:begin -->'
+  const end = '<!-- bench:end -->'
+  const a = text.indexOf(begin)
+  const b = text.indexOf(end)
+  if (a < 0 || b < a) throw new Error(`docs/performance.md has no ${begin} ... ${end} section`)
+  await writeFile(doc, `${text.slice(0, a + begin.length)}\n${md}\n${text.slice(b)}`)
+  log('docs/performance.md updated')
+}
+
+const missed = results.targets.filter((t) => !t.met)
+if (opts.strict && missed.length > 0) {
+  log(`${missed.length} target(s) missed (--strict)`)
+  process.exitCode = 1
+}

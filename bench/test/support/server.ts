@@ -1,0 +1,146 @@
+import http from 'node:http'
+import { migrationsFolder } from '@stack/db'
+import { runMigrations } from '@stack/migrate'
+import { createTestDatabase, freePort, type TestDatabase } from '@stack/testing'
+import { API_ENTRIES, type ApiEntry, type Child, spawnNode } from '../../src/proc.js'
+
+/** Which build the suite runs: the production bundle unless RELIABILITY_ENTRY=tsc. */
+export const ENTRY: ApiEntry = process.env.RELIABILITY_ENTRY === 'tsc' ? 'tsc' : 'bundle'
+
+/** The server's cores: core 1 of a 2-core machine, so the load generator (this process) has its own. */
+export const SERVER_CPUS = process.env.RELIABILITY_SERVER_CPUS ?? '1'
+
+export interface Api {
+  child: Child
+  port: number
+  origin: string
+  /** Where GET /metrics answers (Prometheus text), when the build has metrics. */
+  metricsOrigin: string
+}
+
+/** The real built API as a child process, listening on 127.0.0.1, once it has logged "listening". */
+export async function startApi(
+  env: Record<string, string>,
+  options: { nodeArgs?: string[]; cpus?: string } = {},
+): Promise<Api> {
+  const port = await freePort()
+  const metricsPort = await freePort()
+  const child = spawnNode({
+    script: API_ENTRIES[ENTRY],
+    // Metrics stay on, as in production, on a free port rather than the fixed default.
+    env: {
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    cpus: options.cpus ?? SERVER_CPUS,
+    nodeArgs: options.nodeArgs ?? [],
+  })
+  const origin = `http://127.0.0.1:${port}`
+  // Listening, whatever LOG_LEVEL says: liveness answers.
+  const deadline = performance.now() + 30_000
+  for (;;) {
+    if (child.child.exitCode !== null)
+      throw new Error(`the API exited ${child.child.exitCode}: ${child.stderr()}`)
+    const status = await request(`${origin}/health/live`, { agent: false, timeoutMs: 1000 }).then(
+      (r) => r.status,
+      () => 0,
+    )
+    if (status === 200) break
+    if (performance.now() > deadline) throw new Error(`the API did not listen within 30 s: ${child.stderr()}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  return { child, port, origin, metricsOrigin: `http://127.0.0.1:${metricsPort}` }
+}
+
+/** A database of its own, migrated by the real runner. */
+export async function migratedDatabase(adminUrl?: string): Promise<TestDatabase> {
+  const database = await createTestDatabase(adminUrl)
+  await runMigrations({ url: database.url, migrationsFolder, waitTimeoutMs: 30_000, lockTimeoutMs: 30_000 })
+  return database
+}
+
+export interface Response {
+  status: number
+  headers: http.IncomingHttpHeaders
+  body: string
+}
+
+export interface RequestOptions {
+  method?: string
+  agent?: http.Agent | false
+  /** A string is sent as it is; anything else as JSON. */
+  body?: unknown
+  headers?: Record<string, string>
+  timeoutMs?: number
+}
+
+/** One HTTP request; rejects on a socket error or after `timeoutMs`. */
+export function request(url: string, options: RequestOptions = {}): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const payload =
+      options.body === undefined
+        ? undefined
+        : typeof options.body === 'string' || Buffer.isBuffer(options.body)
+          ? options.body
+          : JSON.stringify(options.body)
+    const req = http.request(
+      url,
+      {
+        method: options.method ?? 'GET',
+        agent: options.agent,
+        headers: {
+          ...(payload !== undefined && typeof options.body !== 'string'
+            ? { 'content-type': 'application/json' }
+            : {}),
+          ...options.headers,
+        },
+        timeout: options.timeoutMs,
+      },
+      (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (d) => {
+          body += d
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
+        res.on('error', reject)
+      },
+    )
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)))
+    req.on('error', reject)
+    req.end(payload)
+  })
+}
+
+/** RFC 9457 members every error response must carry, with `status` equal to the HTTP status. */
+export function problemIssues(res: Response): string[] {
+  const issues: string[] = []
+  if (!/^application\/problem\+json/.test(String(res.headers['content-type'] ?? ''))) {
+    issues.push(`content-type ${res.headers['content-type']}`)
+  }
+  let body: Record<string, unknown>
+  try {
+    body = JSON.parse(res.body)
+  } catch {
+    return [...issues, `body is not JSON: ${res.body.slice(0, 100)}`]
+  }
+  for (const field of ['type', 'title', 'detail', 'instance']) {
+    if (typeof body[field] !== 'string') issues.push(`${field} missing`)
+  }
+  if (body.status !== res.status) issues.push(`status ${String(body.status)} != ${res.status}`)
+  return issues
+}
+
+/** One sample of the server's own metrics, e.g. nodejs_heap_size_used_bytes; NaN when absent. */
+export async function metric(api: Api, name: string): Promise<number> {
+  try {
+    const res = await request(`${api.metricsOrigin}/metrics`, { agent: false, timeoutMs: 2000 })
+    const line = res.body.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : Number.NaN
+  } catch {
+    return Number.NaN
+  }
+}
