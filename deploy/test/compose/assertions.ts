@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { serverVars } from '@stack/config'
+import { appOfImage, imageRepository } from '../apps.js'
 import {
   type Compose,
   isObject,
@@ -46,6 +47,9 @@ const isRouted = (s: Service) => s.labels['traefik.enable'] === 'true'
 /** Services Traefik routes to: the API replicas. */
 const routed = (ctx: Context) => services(ctx).filter(isRouted)
 const isMigrator = (s: Service) => [...s.entrypoint, ...s.command].some((a) => a.includes('@stack/migrate'))
+/** PostgreSQL itself: its image with the image's own command (not a one-shot running psql from it). */
+export const isDatabaseServer = (s: Service) =>
+  /^(.*\/)?postgres(:|$)/.test(s.image ?? '') && s.command.length === 0 && s.entrypoint.length === 0
 /** The API image's processes: the replicas and the migrator. */
 const runsNode = (s: Service) => isRouted(s) || isMigrator(s)
 
@@ -305,19 +309,39 @@ export const readinessDetection: Check = (ctx) => {
   return problems
 }
 
-/** A one-shot migrator runs after the database is healthy and gates every routed service. */
+/**
+ * A one-shot migrator runs after the database is healthy and gates every routed service that has a
+ * database (../apps.ts), from that service's own image; a service with migrations of its own points
+ * the runner at them with MIGRATIONS_DIR (otherwise it would apply @stack/db's to its database).
+ */
 export const migrateGatesApi: Check = (ctx) => {
   const migrators = services(ctx).filter(isMigrator)
-  const migrator = migrators[0]
-  if (!migrator) return ['no service runs @stack/migrate']
+  const needing = routed(ctx).filter((s) => appOfImage(s.image)?.database === true)
+  if (migrators.length === 0) return needing.length > 0 ? ['no service runs @stack/migrate'] : []
   const problems: string[] = []
-  if ((migrator.restart ?? 'no') !== 'no')
-    problems.push(`${migrator.name}: restart is "${migrator.restart}", not "no"`)
-  const db = services(ctx).find((s) => /^(.*\/)?postgres(:|$)/.test(s.image ?? ''))
-  if (db && migrator.dependsOn[db.name] !== 'service_healthy') {
-    problems.push(`${migrator.name}: does not wait for ${db.name} to be healthy`)
+  const db = services(ctx).find(isDatabaseServer)
+  for (const migrator of migrators) {
+    if ((migrator.restart ?? 'no') !== 'no')
+      problems.push(`${migrator.name}: restart is "${migrator.restart}", not "no"`)
+    if (db && migrator.dependsOn[db.name] !== 'service_healthy') {
+      problems.push(`${migrator.name}: does not wait for ${db.name} to be healthy`)
+    }
+    if (appOfImage(migrator.image)?.ownMigrations && !migrator.environment.MIGRATIONS_DIR) {
+      problems.push(
+        `${migrator.name}: ${appOfImage(migrator.image)?.name} has migrations of its own, but MIGRATIONS_DIR is not set`,
+      )
+    }
   }
-  for (const s of routed(ctx)) {
+  for (const s of needing) {
+    // Its migrator: the one built from the same image repository (the only one, in a one-service file).
+    const repo = imageRepository(s.image ?? '')
+    const migrator =
+      migrators.find((m) => imageRepository(m.image ?? '') === repo) ??
+      (migrators.length === 1 ? migrators[0] : undefined)
+    if (!migrator) {
+      problems.push(`${s.name}: no service runs @stack/migrate from its image`)
+      continue
+    }
     if (s.dependsOn[migrator.name] !== 'service_completed_successfully') {
       problems.push(`${s.name}: does not wait for ${migrator.name} to complete successfully`)
     }

@@ -1,6 +1,7 @@
 import { appDefault, READY_PATH } from './assertions.js'
 
-// Checks on apps/api/Dockerfile that need no build: the conventions a reviewer would look for.
+// Checks on a service's Dockerfile (apps/<name>/Dockerfile) that need no build: the conventions a
+// reviewer would look for.
 
 interface Instruction {
   keyword: string
@@ -34,7 +35,8 @@ function pinned(image: string): boolean {
   return tag !== undefined && tag !== 'latest'
 }
 
-export function checkDockerfile(text: string): string[] {
+/** `port`: what the service listens on in its container (PORT), by default @stack/config's. */
+export function checkDockerfile(text: string, port: string = appDefault('PORT')): string[] {
   const problems: string[] = []
   if (/^#\s*syntax\s*=/im.test(text)) problems.push('a "# syntax=" line makes BuildKit pull a frontend image')
   const all = instructions(text)
@@ -78,7 +80,6 @@ export function checkDockerfile(text: string): string[] {
   if (!health?.args.includes(READY_PATH)) problems.push(`no HEALTHCHECK probing ${READY_PATH}`)
   else if (/curl|wget/.test(health.args)) problems.push('the HEALTHCHECK needs curl or wget')
   const expose = final.filter((i) => i.keyword === 'EXPOSE').map((i) => i.args)
-  const port = appDefault('PORT')
   if (!expose.includes(port))
     problems.push(`EXPOSE ${expose.join(' ') || '(none)'} does not match PORT ${port}`)
   const stop = final.filter((i) => i.keyword === 'STOPSIGNAL').at(-1)

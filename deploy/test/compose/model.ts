@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
+import { apps, envPrefix } from '../apps.js'
 
 // The compose files as data: loaded either by `docker compose config` (the real merge and
 // interpolation) or by a plain YAML reader with a simplified merge, so the checks also run where no
@@ -12,8 +13,11 @@ export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 export const fixturesDir = fileURLToPath(new URL('../fixtures/compose/', import.meta.url))
 export const devFiles = ['compose.yaml']
 export const prodFiles = ['compose.yaml', 'compose.prod.yaml']
-/** What compose.prod.yaml requires from the environment. */
-export const prodEnv: Env = { API_HOST: 'api.example.test', ACME_EMAIL: 'ops@example.test' }
+/** What compose.prod.yaml requires from the environment: each service's public host (API_HOST, …), ACME_EMAIL. */
+export const prodEnv: Env = {
+  ...Object.fromEntries(apps.map((a) => [`${envPrefix(a)}_HOST`, `${a.name}.example.test`])),
+  ACME_EMAIL: 'ops@example.test',
+}
 
 export type Env = Record<string, string>
 

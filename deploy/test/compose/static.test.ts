@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { CHECKS, type Context, context, PRODUCTION_CHECKS } from './assertions.js'
+import { appOfImage, apps, envPrefix } from '../apps.js'
+import { CHECKS, type Context, context, isDatabaseServer, PRODUCTION_CHECKS } from './assertions.js'
 import { checkDockerfile } from './dockerfile.js'
 import {
   type Compose,
@@ -10,6 +11,7 @@ import {
   fixture,
   fixturesDir,
   interpolate,
+  isProxy,
   loadPlain,
   loadWithDocker,
   parseBytes,
@@ -39,8 +41,23 @@ describe.each(models)('%s', (label, load) => {
   const ctx: Context = context(load())
   const production = label.startsWith('production')
 
-  it('has the four services', () => {
-    expect(Object.keys(ctx.compose.services).sort()).toEqual(['api', 'migrate', 'postgres', 'traefik'])
+  it('runs Traefik, PostgreSQL and every service in apps/, each database service behind its migrator', () => {
+    const all = Object.values(ctx.compose.services)
+    expect(all.filter(isProxy).map((s) => s.name)).toEqual(['traefik'])
+    expect(all.filter(isDatabaseServer).map((s) => s.name)).toEqual(['postgres'])
+    for (const app of apps) {
+      const own = all.filter((s) => appOfImage(s.image) === app)
+      const replicas = own.filter((s) => s.labels['traefik.enable'] === 'true')
+      const migrators = own.filter((s) => s.command.some((a) => a.includes('@stack/migrate')))
+      expect(replicas.map((s) => s.name)).toEqual([app.name])
+      expect(migrators).toHaveLength(app.database ? 1 : 0)
+      expect(own).toHaveLength(replicas.length + migrators.length)
+    }
+    // Nothing else: the proxy, PostgreSQL's image (the server and one-shots that create a service's
+    // database) and the services' own images.
+    expect(
+      all.filter((s) => !isProxy(s) && !/^postgres:/.test(s.image ?? '') && !appOfImage(s.image)),
+    ).toEqual([])
   })
 
   it.each(Object.entries(CHECKS))('%s', (_name, check) => {
@@ -53,25 +70,37 @@ describe.each(models)('%s', (label, load) => {
     })
   } else {
     it('relies on the default certificate, which the production check refuses', () => {
-      expect(PRODUCTION_CHECKS.productionTls(ctx)).toEqual([
-        'router api: no certificate resolver (it would serve the self-signed default certificate)',
-      ])
+      expect([...PRODUCTION_CHECKS.productionTls(ctx)].sort()).toEqual(
+        apps.map(
+          (a) =>
+            `router ${a.name}: no certificate resolver (it would serve the self-signed default certificate)`,
+        ),
+      )
     })
   }
 })
 
 describe('loading', () => {
-  it('refuses production without API_HOST or ACME_EMAIL, saying which', () => {
-    expect(() => loadPlain(prodFiles, { ACME_EMAIL: 'ops@example.test' })).toThrow(
+  /** The production environment without one variable. */
+  const without = (name: string) => Object.fromEntries(Object.entries(prodEnv).filter(([k]) => k !== name))
+
+  it('refuses production without API_HOST or ACME_EMAIL (or any service host), saying which', () => {
+    expect(() => loadPlain(prodFiles, without('API_HOST'))).toThrow(
       /required variable API_HOST is missing a value: set API_HOST/,
     )
-    expect(() => loadPlain(prodFiles, { API_HOST: 'api.example.test' })).toThrow(
+    expect(() => loadPlain(prodFiles, without('ACME_EMAIL'))).toThrow(
       /required variable ACME_EMAIL is missing a value: set ACME_EMAIL/,
     )
+    for (const app of apps) {
+      const host = `${envPrefix(app)}_HOST`
+      expect(() => loadPlain(prodFiles, without(host))).toThrow(
+        `required variable ${host} is missing a value`,
+      )
+    }
   })
 
   it.runIf(docker)('docker compose refuses the same', () => {
-    expect(() => loadWithDocker(prodFiles, { API_HOST: 'api.example.test' })).toThrow(
+    expect(() => loadWithDocker(prodFiles, without('ACME_EMAIL'))).toThrow(
       /ACME_EMAIL is missing a value: set ACME_EMAIL/,
     )
   })
@@ -107,25 +136,43 @@ describe('loading', () => {
   it('production can keep the secret files outside the repository (SECRETS_DIR)', () => {
     const compose = loadPlain(devFiles, { SECRETS_DIR: '/etc/stack-secrets' })
     expect(compose.secrets['database-url']?.file).toBe('/etc/stack-secrets/database-url.txt')
-    expect(CHECKS.secretsAsFiles(context(compose))).toEqual([
+    const problems = CHECKS.secretsAsFiles(context(compose))
+    expect(problems).toContain(
       'secret postgres-password: /etc/stack-secrets/postgres-password.txt does not exist',
-      'secret database-url: /etc/stack-secrets/database-url.txt does not exist',
-    ])
+    )
+    expect(problems).toContain('secret database-url: /etc/stack-secrets/database-url.txt does not exist')
+    // And every other secret (a generated service's database URL) is looked for there too.
+    expect(problems).toEqual(
+      Object.keys(compose.secrets).map(
+        (name) => `secret ${name}: /etc/stack-secrets/${name}.txt does not exist`,
+      ),
+    )
   })
 
-  it('the secrets are consistent: the URL carries the password PostgreSQL is given', () => {
+  it('the secrets are consistent: each database URL carries the password PostgreSQL is given', () => {
     const secrets = loadPlain(devFiles).secrets
     const password = readFileSync(secrets['postgres-password']?.file as string, 'utf8').trim()
-    const url = new URL(readFileSync(secrets['database-url']?.file as string, 'utf8').trim())
-    expect(decodeURIComponent(url.password)).toBe(password)
-    expect(url.hostname).toBe('postgres')
+    const urls = Object.keys(secrets).filter((name) => name.endsWith('database-url'))
+    expect(urls).toContain('database-url')
+    for (const name of urls) {
+      const url = new URL(readFileSync(secrets[name]?.file as string, 'utf8').trim())
+      expect(decodeURIComponent(url.password)).toBe(password)
+      expect(url.hostname).toBe('postgres')
+    }
   })
 })
 
-describe('apps/api/Dockerfile', () => {
-  it('follows the container conventions', () => {
-    expect(checkDockerfile(readFileSync(resolve(repoRoot, 'apps/api/Dockerfile'), 'utf8'))).toEqual([])
-  })
+describe('the Dockerfiles of apps/', () => {
+  const composed = loadPlain(devFiles).services
+  it.each(apps.map((a) => [a.name, a] as const))(
+    'apps/%s/Dockerfile follows the container conventions',
+    (name, app) => {
+      // EXPOSE and the health check's port: the one compose gives the service, else the app default.
+      const port = composed[name]?.environment.PORT
+      const text = readFileSync(resolve(repoRoot, `apps/${app.name}/Dockerfile`), 'utf8')
+      expect(checkDockerfile(text, port)).toEqual([])
+    },
+  )
 
   it('fails an unpinned, root, shell-form Dockerfile', () => {
     expect(checkDockerfile(readFileSync(fixture('Dockerfile.unpinned'), 'utf8'))).toEqual([

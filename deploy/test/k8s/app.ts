@@ -1,12 +1,12 @@
 import { databaseVars, migrateVars, pressureVars, serverVars } from '@stack/config'
 
 /**
- * What the manifests must agree with: the API's routes, image and migrator, from its own contract.
- * Numbers the app reads from its environment come from @stack/config (see `configDefault`), so a
- * changed default fails these tests instead of drifting away from the manifests.
+ * What the manifests of every service in apps/ (../apps.ts: name, image, database) must agree with:
+ * the health routes and the migrator @stack/service and @stack/migrate give each of them. Numbers
+ * the app reads from its environment come from @stack/config (see `configDefault`), so a changed
+ * default fails these tests instead of drifting away from the manifests.
  */
 export const app = {
-  image: 'stack/api',
   livePath: '/health/live',
   readyPath: '/health/ready',
   migrateCommand: ['node', 'node_modules/@stack/migrate/dist/cli.js', 'up'],
@@ -14,7 +14,7 @@ export const app = {
   migratorConnections: 1,
   /** Declares a managed database's max_connections where no PostgreSQL is rendered (prod). */
   maxConnectionsAnnotation: 'stack/postgres-max-connections',
-  /** Share of max_connections the API may use: the rest is for superusers, admin sessions, other clients. */
+  /** Share of max_connections the services may use: the rest is for superusers, admin sessions, other clients. */
   connectionShare: 0.8,
   /** Largest share of the memory limit V8's old space may take; the rest is code, buffers, native memory. */
   heapShare: 0.8,

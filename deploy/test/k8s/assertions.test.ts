@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { apps } from '../apps.js'
 import { type Assertion, assertions, ManifestError } from './assertions.js'
 import { fixturesDir, loadFixture } from './objects.js'
 import { assertTraefikValues, loadTraefikValues } from './traefik.js'
@@ -96,6 +97,10 @@ const cases: Record<keyof typeof assertions, { fixture: string; message: RegExp 
     fixture: 'proxy-idle-timeout.yaml',
     message: /idleConnTimeout 90000 ms is not below KEEP_ALIVE_TIMEOUT_MS 65000 ms/,
   },
+  assertEveryAppDeployed: {
+    fixture: 'app-not-routed.yaml',
+    message: /deployment\/api: no IngressRoute routes to service\/api/,
+  },
 }
 
 describe('each assertion fails on a manifest broken for it', () => {
@@ -108,6 +113,14 @@ describe('each assertion fails on a manifest broken for it', () => {
     const objects = loadFixture(fixture)
     expect(() => assertion(objects)).toThrow(ManifestError)
     expect(() => assertion(objects)).toThrow(message)
+  })
+})
+
+describe('assertEveryAppDeployed', () => {
+  it('names each service in apps/ that nothing runs', () => {
+    expect(() => assertions.assertEveryAppDeployed([])).toThrow(
+      new RegExp(apps.map((a) => `${a.name}: no workload runs ${a.image}`).join('[\\s\\S]*')),
+    )
   })
 })
 

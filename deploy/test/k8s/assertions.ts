@@ -17,6 +17,7 @@ import {
   assertZeroDowntimeRollout,
 } from './assertions/lifecycle.js'
 import {
+  assertEveryAppDeployed,
   assertIngressRoutes,
   assertNetworkPolicies,
   assertProxyTimeouts,
@@ -50,4 +51,5 @@ export const assertions = {
   assertDisruptionBudget,
   assertConnectionBudget,
   assertProxyTimeouts,
+  assertEveryAppDeployed,
 } satisfies Record<string, Assertion>

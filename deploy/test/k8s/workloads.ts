@@ -2,7 +2,8 @@ import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap'
 import type { IContainer } from 'kubernetes-models/v1/Container'
 import type { IContainerPort } from 'kubernetes-models/v1/ContainerPort'
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec'
-import { app, configDefault } from './app.js'
+import { type App, appOfImage, imageRepository } from '../apps.js'
+import { configDefault } from './app.js'
 import { isObject, type K8sObject, ofKind, ref } from './objects.js'
 
 export interface Workload {
@@ -45,25 +46,29 @@ export function initContainers(w: Workload): IContainer[] {
   return w.template.spec?.initContainers ?? []
 }
 
-export function imageRepository(image: string): string {
-  const withoutDigest = image.split('@')[0] ?? image
-  const lastSlash = withoutDigest.lastIndexOf('/')
-  const colon = withoutDigest.indexOf(':', lastSlash + 1)
-  return colon === -1 ? withoutDigest : withoutDigest.slice(0, colon)
-}
+export { imageRepository }
 
+/** An image built from one of the services in apps/ (stack/<name>). */
 export function isAppImage(image: string | undefined): boolean {
-  if (!image) return false
-  const repo = imageRepository(image)
-  return repo === app.image || repo.endsWith(`/${app.image}`)
+  return appOfImage(image) !== undefined
 }
 
-/** Workloads running the API (a regular container from the API image), with that container. */
-export function appWorkloads(objects: readonly K8sObject[]): (Workload & { container: IContainer })[] {
-  const result: (Workload & { container: IContainer })[] = []
+export type AppWorkload = Workload & { container: IContainer; app: App }
+
+/**
+ * Workloads running one of the services in apps/ (a regular container from its image), with that
+ * container and the service.
+ */
+export function appWorkloads(objects: readonly K8sObject[]): AppWorkload[] {
+  const result: AppWorkload[] = []
   for (const w of workloads(objects)) {
-    const container = containers(w).find((c) => isAppImage(c.image))
-    if (container) result.push({ ...w, container })
+    for (const container of containers(w)) {
+      const app = appOfImage(container.image)
+      if (app) {
+        result.push({ ...w, container, app })
+        break
+      }
+    }
   }
   return result
 }

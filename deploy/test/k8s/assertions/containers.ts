@@ -1,5 +1,6 @@
 import type { ISecret } from 'kubernetes-models/v1/Secret'
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount'
+import { appOfImage } from '../../apps.js'
 import { app } from '../app.js'
 import { type K8sObject, ofKind } from '../objects.js'
 import { isAppImage, parseQuantity, where, workloads } from '../workloads.js'
@@ -81,7 +82,8 @@ export function assertSecretFiles(objects: readonly K8sObject[]): void {
     const secrets = ofKind<ISecret>(objects, 'Secret')
     for (const { w, c } of everyContainer(objects)) {
       const names = new Set((c.env ?? []).map((e) => e.name))
-      if (isAppImage(c.image) && !names.has('DATABASE_URL') && !names.has('DATABASE_URL_FILE')) {
+      // A service with a database (apps.ts) needs its URL, in its replicas and its migrator alike.
+      if (appOfImage(c.image)?.database && !names.has('DATABASE_URL') && !names.has('DATABASE_URL_FILE')) {
         problems.push(`${where(w, c)}: gets neither DATABASE_URL nor DATABASE_URL_FILE`)
       }
       for (const env of c.env ?? []) {

@@ -137,10 +137,15 @@ export function assertZeroDowntimeRollout(objects: readonly K8sObject[]): void {
   })
 }
 
-/** Migrations run from the same image, before the app container, with the database URL. */
+/**
+ * Migrations run from the same image, before the app container, with the database URL, in every pod
+ * of a service with a database; a service with migrations of its own points the runner at them
+ * (otherwise it would apply @stack/db's, the API's, to its database).
+ */
 export function assertMigrationsBeforeApp(objects: readonly K8sObject[]): void {
   check('each API pod must run the migrator first', (problems) => {
     for (const w of appWorkloads(objects)) {
+      if (!w.app.database) continue
       const migrator = initContainers(w).find(
         (c) => JSON.stringify(c.command) === JSON.stringify(app.migrateCommand),
       )
@@ -156,6 +161,11 @@ export function assertMigrationsBeforeApp(objects: readonly K8sObject[]): void {
       const env = new Set((migrator.env ?? []).map((e) => e.name))
       if (!env.has('DATABASE_URL') && !env.has('DATABASE_URL_FILE') && !migrator.envFrom?.length) {
         problems.push(`${where(w, migrator)}: gets neither DATABASE_URL nor DATABASE_URL_FILE`)
+      }
+      if (w.app.ownMigrations && !env.has('MIGRATIONS_DIR')) {
+        problems.push(
+          `${where(w, migrator)}: ${w.app.name} has migrations of its own, but MIGRATIONS_DIR is not set (it would apply @stack/db's)`,
+        )
       }
     }
   })

@@ -3,6 +3,7 @@ import type { IMiddleware } from '@kubernetes-models/traefik/traefik.io/v1alpha1
 import type { IServersTransport } from '@kubernetes-models/traefik/traefik.io/v1alpha1/ServersTransport'
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy'
 import type { IService } from 'kubernetes-models/v1/Service'
+import { apps } from '../../apps.js'
 import { isObject, type K8sObject, ofKind, ref } from '../objects.js'
 import {
   appWorkloads,
@@ -36,6 +37,37 @@ export function assertSelectors(objects: readonly K8sObject[]): void {
       if (!selector) continue
       if (!all.some((w) => selects({ matchLabels: selector }, w.template.metadata?.labels))) {
         problems.push(`${ref(service)}: selector ${JSON.stringify(selector)} matches no pod template`)
+      }
+    }
+  })
+}
+
+/**
+ * Every service in apps/ is deployed and reachable: a workload runs its image, a Service selects those
+ * pods, and an IngressRoute sends traffic to that Service (`pnpm new-service` adds all three).
+ */
+export function assertEveryAppDeployed(objects: readonly K8sObject[]): void {
+  check('every service in apps/ must be deployed and routed', (problems) => {
+    const services = ofKind<IService>(objects, 'Service')
+    const routed = new Set(
+      ofKind<IIngressRoute>(objects, 'IngressRoute').flatMap((route) =>
+        route.spec.routes.flatMap((r) =>
+          (r.services ?? []).filter((t) => t.kind !== 'TraefikService').map((t) => t.name),
+        ),
+      ),
+    )
+    const running = appWorkloads(objects)
+    for (const app of apps) {
+      const own = running.filter((w) => w.app.name === app.name)
+      if (own.length === 0) problems.push(`${app.name}: no workload runs ${app.image}`)
+      for (const w of own) {
+        const selecting = services.filter((s) =>
+          selectedBy(objects, s.spec?.selector).some((x) => x.object === w.object),
+        )
+        if (selecting.length === 0) problems.push(`${where(w)}: no Service selects its pods`)
+        else if (!selecting.some((s) => routed.has(s.metadata.name))) {
+          problems.push(`${where(w)}: no IngressRoute routes to ${selecting.map(ref).join(' or ')}`)
+        }
       }
     }
   })
@@ -124,8 +156,8 @@ export function assertIngressRoutes(objects: readonly K8sObject[]): void {
 type PolicyPort = { port?: string | number; protocol?: string }
 
 /**
- * Ingress ports exist on the selected pods and every container port is reachable by some rule; the
- * API's egress is PostgreSQL and DNS only.
+ * Ingress ports exist on the selected pods and every container port is reachable by some rule; a
+ * service's egress is DNS, and PostgreSQL when it has a database, nothing else.
  */
 export function assertNetworkPolicies(objects: readonly K8sObject[]): void {
   check('NetworkPolicy ports must match the container ports', (problems) => {
@@ -160,8 +192,9 @@ export function assertNetworkPolicies(objects: readonly K8sObject[]): void {
         }
       }
     }
-    const allowedEgress = new Set(['5432/TCP', '53/UDP', '53/TCP'])
     for (const w of appWorkloads(objects)) {
+      // PostgreSQL only for a service with a database; DNS for all.
+      const allowedEgress = new Set([...(w.app.database ? ['5432/TCP'] : []), '53/UDP', '53/TCP'])
       const own = guarding(w)
       if (
         !own.some((p) => p.spec?.policyTypes?.includes('Ingress') && p.spec.policyTypes.includes('Egress'))

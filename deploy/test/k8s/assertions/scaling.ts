@@ -109,29 +109,36 @@ export function assertDisruptionBudget(objects: readonly K8sObject[]): void {
 function maxConnections(
   objects: readonly K8sObject[],
   w: Workload,
-): { value: number; source: string } | undefined {
+): { value: number; source: string; shared: boolean } | undefined {
   for (const db of workloads(objects)) {
     for (const c of containers(db)) {
       if (!/(^|\/)postgres(:|@|$)/.test(c.image ?? '')) continue
       const args = [...(c.command ?? []), ...(c.args ?? [])].join(' ')
       const value = /max_connections=(\d+)/.exec(args)?.[1]
-      return value ? { value: Number(value), source: where(db, c) } : undefined
+      return value ? { value: Number(value), source: where(db, c), shared: true } : undefined
     }
   }
   const annotation = w.object.metadata.annotations?.[app.maxConnectionsAnnotation]
   return annotation
-    ? { value: Number(annotation), source: `${app.maxConnectionsAnnotation} on ${where(w)}` }
+    ? { value: Number(annotation), source: `${app.maxConnectionsAnnotation} on ${where(w)}`, shared: false }
     : undefined
 }
 
 /**
  * At the HPA maximum, during a rollout, every pod's pool plus a migrator per pod being started must
  * fit in 80 % of PostgreSQL's max_connections. Conservative on purpose: each migrator is counted as
- * if it ran alongside a full pool.
+ * if it ran alongside a full pool. The services a rendered PostgreSQL serves add up (each has its own
+ * database, all on that one server); a workload annotated with a managed database's max_connections
+ * is held to it alone: the annotation is the capacity of the server its database is on, or its share.
  */
 export function assertConnectionBudget(objects: readonly K8sObject[]): void {
   check("the API's connections must fit PostgreSQL's max_connections", (problems) => {
+    const servers = new Map<
+      string,
+      { limit: { value: number; source: string }; users: { w: Workload; term: string; needed: number }[] }
+    >()
     for (const w of appWorkloads(objects)) {
+      if (!w.app.database) continue
       const hpa = hpaFor(objects, w)
       const deployment = w.object as K8sObject & IDeployment
       const maxReplicas = hpa?.spec?.maxReplicas ?? deployment.spec?.replicas ?? 1
@@ -155,12 +162,23 @@ export function assertConnectionBudget(objects: readonly K8sObject[]): void {
         )
         continue
       }
-      const needed = pods * pool + migrators
+      const key = limit.shared ? limit.source : `${limit.source} (${ref(w.object)})`
+      const server = servers.get(key) ?? { limit, users: [] }
+      server.users.push({
+        w,
+        term: `(${maxReplicas} max replicas + ${surge} surge) x ${pool} pool + ${migrators} migrators`,
+        needed: pods * pool + migrators,
+      })
+      servers.set(key, server)
+    }
+    for (const { limit, users } of servers.values()) {
+      const needed = users.reduce((sum, u) => sum + u.needed, 0)
       const allowed = Math.floor(limit.value * app.connectionShare)
       if (needed > allowed) {
+        const who = users.map((u) => where(u.w)).join(' + ')
+        const terms = users.length === 1 ? users[0]?.term : users.map((u) => `[${u.term}]`).join(' + ')
         problems.push(
-          `${where(w)}: (${maxReplicas} max replicas + ${surge} surge) x ${pool} pool + ${migrators} migrators = ` +
-            `${needed} connections, above ${allowed} (${app.connectionShare * 100} % of max_connections ` +
+          `${who}: ${terms} = ${needed} connections, above ${allowed} (${app.connectionShare * 100} % of max_connections ` +
             `${limit.value} from ${limit.source})`,
         )
       }
