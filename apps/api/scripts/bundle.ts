@@ -11,9 +11,33 @@
 import { cp, rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { migrationsFolder } from '@stack/db/migrations'
-import { build } from 'esbuild'
+import { build, type Plugin } from 'esbuild'
 
 const dist = (path: string) => fileURLToPath(new URL(`../dist/${path}`, import.meta.url))
+
+// Modules that OpenTelemetry's instrumentations patch as Node loads them (require-in-the-middle):
+// bundled, they would never be loaded by Node and tracing would lose their spans. Each import of
+// one becomes a require() run where the import was evaluated (after server.ts has started tracing),
+// resolved from dist/ at run time: these are dependencies of @stack/api.
+const RUNTIME_REQUIRED = ['pg']
+
+const requiredAtRunTime: Plugin = {
+  name: 'required-at-run-time',
+  setup(b) {
+    const filter = new RegExp(`^(${RUNTIME_REQUIRED.join('|')})$`)
+    b.onResolve({ filter }, (args) =>
+      args.namespace === 'required-at-run-time'
+        ? { path: args.path, external: true }
+        : { path: args.path, namespace: 'required-at-run-time' },
+    )
+    // A CommonJS stub: esbuild evaluates it lazily, at the first import of it, and the require()
+    // inside goes to the banner's createRequire, i.e. to Node (and to require-in-the-middle).
+    b.onLoad({ filter: /.*/, namespace: 'required-at-run-time' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)})`,
+      loader: 'js',
+    }))
+  },
+}
 
 const result = await build({
   entryPoints: [dist('server.js')],
@@ -22,8 +46,7 @@ const result = await build({
   platform: 'node',
   format: 'esm',
   target: 'node24',
-  // pg's optional native binding: never installed here, and pg only loads it on request.
-  external: ['pg-native'],
+  plugins: [requiredAtRunTime],
   // CommonJS dependencies (fastify, pg, pino) call require(); an ES module has none of its own.
   banner: {
     js: "import { createRequire as __stackCreateRequire } from 'node:module'; const require = __stackCreateRequire(import.meta.url);",
