@@ -110,6 +110,15 @@ async function start(
     script,
     env,
     cpus: opts.serverCpus,
+    ...(opts.profile
+      ? {
+          nodeArgs: [
+            '--cpu-prof',
+            `--cpu-prof-dir=${join(opts.outDir, 'profiles')}`,
+            `--cpu-prof-name=${name}.cpuprofile`,
+          ],
+        }
+      : {}),
     ...(options.parseLogs ? {} : { logFile: join(opts.outDir, 'logs', `${name}.log`) }),
   })
   const origin = `http://127.0.0.1:${port}`

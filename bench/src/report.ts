@@ -72,6 +72,9 @@ const int = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('e
 const ratio = (a: number | undefined, b: number | undefined) =>
   a !== undefined && b !== undefined && b > 0 ? a / b : Number.NaN
 
+/** CPU the server spent per request (µs): unlike req/s, it holds when other work shares the cores. */
+const cpuPerRequest = (c: CaseResult) => (c.rps > 0 ? (c.serverCpu / c.rps) * 1e6 : Number.NaN)
+
 function byName(r: BenchResults, name: string) {
   return r.cases.find((c) => c.name === name)
 }
@@ -130,24 +133,24 @@ export function evaluate(r: BenchResults): Target[] {
 /** The results table as printed and as written to the Markdown file. */
 export function table(r: BenchResults): string {
   const lines = [
-    '| # | case | req/s | p50 ms | p99 ms | max ms | errors | peak RSS MB | CPU server / load gen |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| # | case | req/s | p50 ms | p99 ms | max ms | errors | peak RSS MB | CPU server / load gen | server CPU µs/req |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ]
   for (const c of r.cases) {
     lines.push(
-      `| ${c.n} | ${c.label} | ${int(c.rps)} | ${ms(c.p50)} | ${ms(c.p99)} | ${ms(c.max)} | ${int(c.non2xx + c.socketErrors)} | ${mb(c.peakRssBytes)} | ${pct(c.serverCpu)} / ${pct(c.loadgenCpu)} |`,
+      `| ${c.n} | ${c.label} | ${int(c.rps)} | ${ms(c.p50)} | ${ms(c.p99)} | ${ms(c.max)} | ${int(c.non2xx + c.socketErrors)} | ${mb(c.peakRssBytes)} | ${pct(c.serverCpu)} / ${pct(c.loadgenCpu)} | ${int(cpuPerRequest(c))} |`,
     )
     if (c.name === 'read' && r.rawPg) {
       lines.push(
-        `| 4b | raw pg pool, same query, ${r.settings.connections} callers | ${int(r.rawPg.rps)} | ${ms(r.rawPg.p50)} | ${ms(r.rawPg.p99)} | ${ms(r.rawPg.max)} | ${int(r.rawPg.errors)} | - | - |`,
+        `| 4b | raw pg pool, same query, ${r.settings.connections} callers | ${int(r.rawPg.rps)} | ${ms(r.rawPg.p50)} | ${ms(r.rawPg.p99)} | ${ms(r.rawPg.max)} | ${int(r.rawPg.errors)} | - | - | - |`,
       )
     }
   }
   if (r.fixedRate) {
     const { paced, autocannon, rate } = r.fixedRate
     lines.push(
-      `| 4 @ ${int(rate)}/s | even open-loop rate (70 %) | ${int(paced.rps)} | ${ms(paced.p50)} | ${ms(paced.p99)} | ${ms(paced.max)} | ${int(paced.non2xx + paced.socketErrors)} | - | - |`,
-      `| 4 @ ${int(rate)}/s | autocannon overallRate (70 %) | ${int(autocannon.rps)} | ${ms(autocannon.p50)} | ${ms(autocannon.p99)} | ${ms(autocannon.max)} | ${int(autocannon.non2xx + autocannon.socketErrors)} | - | - |`,
+      `| 4 @ ${int(rate)}/s | even open-loop rate (70 %) | ${int(paced.rps)} | ${ms(paced.p50)} | ${ms(paced.p99)} | ${ms(paced.max)} | ${int(paced.non2xx + paced.socketErrors)} | - | - | - |`,
+      `| 4 @ ${int(rate)}/s | autocannon overallRate (70 %) | ${int(autocannon.rps)} | ${ms(autocannon.p50)} | ${ms(autocannon.p99)} | ${ms(autocannon.max)} | ${int(autocannon.non2xx + autocannon.socketErrors)} | - | - | - |`,
     )
   }
   const ratios = [
@@ -155,7 +158,14 @@ export function table(r: BenchResults): string {
     `2/1 = ${ratio(byName(r, 'fastify')?.rps, byName(r, 'node-http')?.rps).toFixed(2)}`,
     `4/4b = ${ratio(byName(r, 'read')?.rps, r.rawPg?.rps).toFixed(2)}`,
   ]
-  lines.push('', `Ratios (req/s): ${ratios.join(', ')}`, '')
+  const live = byName(r, 'live')
+  const fastify = byName(r, 'fastify')
+  const cpuRatio = live && fastify ? cpuPerRequest(fastify) / cpuPerRequest(live) : Number.NaN
+  lines.push(
+    '',
+    `Ratios (req/s): ${ratios.join(', ')}; 3/2 by server CPU per request: ${cpuRatio.toFixed(2)}`,
+    '',
+  )
 
   lines.push('| start-up | start -> ready (median, max) | startupMs (server log) | idle RSS MB |')
   lines.push('| --- | ---: | ---: | ---: |')

@@ -7,20 +7,17 @@ import { linearFit, MB, summarize } from '../src/stats.js'
 import { report } from './support/figures.js'
 import { metric, migratedDatabase, request, startApi } from './support/server.js'
 
-// A soak: minutes of steady mixed traffic (reads, lists, creates, updates, deletes) at an even rate.
-// Two memory figures, each a least-squares slope after a warm-up:
-// - the live heap: heapUsed from the server's own /metrics every 2 s, the lowest sample of each 20 s
-//   window (the level garbage collection gets back to; raw heapUsed is a 30-100 MB saw-tooth here).
-//   This is the leak detector: a leak of ~60 bytes per request at 300 req/s crosses its bar.
-// - RSS from /proc/<pid>/status every second: what the kernel and a container limit see. It takes
-//   a couple of minutes at this rate to level off (V8 grows its heap in steps), so its bar only
-//   catches gross leaks outside the JS heap in a CI-length run.
+// A soak: minutes of steady mixed traffic (reads, lists, creates, updates, deletes) at an even rate,
+// RSS from /proc/<pid>/status every second: what the kernel and a container limit see. At this rate
+// RSS climbs for ~2 minutes while V8 grows its heap in steps, then levels off; after that warm-up
+// the least-squares slope must stay under the bar (a leak of ~110 bytes per request at 300 req/s
+// would cross it). heapUsed from the server's own /metrics is reported beside it: it is a 30-110 MB
+// saw-tooth here, too noisy over a few minutes for a slope to mean anything, so it is not asserted.
 
 const SOAK_S = Number(process.env.RELIABILITY_SOAK_S ?? 300)
 const RATE = Number(process.env.RELIABILITY_SOAK_RATE ?? 300)
 const WARMUP_S = Math.min(120, SOAK_S / 2)
-const HEAP_BAR_MB_PER_MIN = 1
-const RSS_BAR_MB_PER_MIN = 10
+const RSS_BAR_MB_PER_MIN = 2
 
 let database: TestDatabase
 let ids: string[]
@@ -31,7 +28,7 @@ beforeAll(async () => {
 afterAll(() => database?.drop())
 
 describe('soak', () => {
-  it(`${SOAK_S} s of mixed load at ${RATE} req/s: no error, no growth of the live heap or RSS after warm-up`, async () => {
+  it(`${SOAK_S} s of mixed load at ${RATE} req/s: no error, RSS level after warm-up`, async () => {
     const api = await startApi({ DATABASE_URL: database.url, LOG_LEVEL: 'info' })
     const rss = sampleRss(api.child.pid, 1000)
     // heapUsed from the server's own /metrics (prom-client's default metrics), every 2 s.
@@ -52,7 +49,8 @@ describe('soak', () => {
     const call = async (i: number) => {
       const r = i % 20
       const id = ids[i % ids.length]
-      const mine = created.length > 0 ? created[i % created.length] : undefined
+      // A note of our own is taken out of the list while a PATCH or DELETE of it runs.
+      const mine = r >= 18 && created.length > 0 ? created.splice(i % created.length, 1)[0] : undefined
       const [method, path, body]: [string, string, unknown?] =
         r < 10
           ? ['GET', `/v1/notes/${id}`]
@@ -63,7 +61,7 @@ describe('soak', () => {
               : r === 18 && mine
                 ? ['PATCH', `/v1/notes/${mine}`, { body: `patched ${i}` }]
                 : mine
-                  ? ['DELETE', `/v1/notes/${created.splice(i % created.length, 1)[0]}`]
+                  ? ['DELETE', `/v1/notes/${mine}`]
                   : ['GET', '/health/ready']
       const started = performance.now()
       inflight++
@@ -71,6 +69,7 @@ describe('soak', () => {
         const res = await request(`${api.origin}${path}`, { method, body, agent, timeoutMs: 10_000 })
         statuses[res.status] = (statuses[res.status] ?? 0) + 1
         if (method === 'POST' && res.status === 201) created.push(JSON.parse(res.body).id)
+        if (method === 'PATCH' && mine) created.push(mine)
         if (res.status >= 400) errors++
       } catch {
         errors++
@@ -101,14 +100,12 @@ describe('soak', () => {
     const peak = procMemory(api.child.pid, 'VmHWM')
     const exit = await api.child.stop()
 
-    const after = samples.filter((s) => s.t >= start + WARMUP_S * 1000 && s.t <= end)
+    const after = samples.filter((s) => s.t >= start + WARMUP_S * 1000 && s.t < end)
     const fit = linearFit(after.map((s) => ({ x: (s.t - start) / 60_000, y: s.rss / MB })))
-    const heapFloor = windowMinima(
-      heap.filter((s) => s.t >= start + WARMUP_S * 1000 && s.t <= end),
-      start,
-      20_000,
-    )
-    const heapFit = linearFit(heapFloor.map((s) => ({ x: (s.t - start) / 60_000, y: s.bytes / MB })))
+    // The lowest heapUsed of the first and of the last minute after warm-up: where GC gets back to.
+    const low = (from: number, to: number) =>
+      Math.min(...heap.filter((h) => h.t >= from && h.t < to).map((h) => h.bytes)) / MB
+    const heapLow = [low(start + WARMUP_S * 1000, start + (WARMUP_S + 60) * 1000), low(end - 60_000, end)]
     const first = after[0]?.rss ?? Number.NaN
     const last = after.at(-1)?.rss ?? Number.NaN
     const lat = summarize(latencies)
@@ -116,8 +113,8 @@ describe('soak', () => {
       'soak',
       `${n} requests in ${SOAK_S} s at ${RATE} req/s (reads, lists, creates, updates, deletes), ${errors} errors; ` +
         `p99 ${lat.p99.toFixed(1)} ms; RSS ${Math.round(first / MB)} -> ${Math.round(last / MB)} MB after ${WARMUP_S} s of warm-up, ` +
-        `slope ${fit.slope.toFixed(2)} MB/min (bar ${RSS_BAR_MB_PER_MIN}); live heap ${round((heapFloor[0]?.bytes ?? Number.NaN) / MB)} -> ` +
-        `${round((heapFloor.at(-1)?.bytes ?? Number.NaN) / MB)} MB, slope ${heapFit.slope.toFixed(2)} MB/min (bar ${HEAP_BAR_MB_PER_MIN}); ` +
+        `slope ${fit.slope.toFixed(2)} MB/min (bar ${RSS_BAR_MB_PER_MIN}); lowest heapUsed ${round(heapLow[0] ?? Number.NaN)} MB in the first ` +
+        `minute after warm-up, ${round(heapLow[1] ?? Number.NaN)} MB in the last; ` +
         `peak RSS ${Math.round(peak / MB)} MB; exit ${exit.code}`,
       {
         seconds: SOAK_S,
@@ -131,8 +128,7 @@ describe('soak', () => {
         rssAfterWarmupMB: round(first / MB),
         rssEndMB: round(last / MB),
         peakRssMB: round(peak / MB),
-        liveHeapSlopeMBPerMin: round(heapFit.slope),
-        liveHeapMB: heapFloor.map((s) => [round((s.t - start) / 1000), round(s.bytes / MB)]),
+        heapUsedLowestMB: heapLow.map(round),
         heapUsedSamplesMB: heap.map((s) => [round((s.t - start) / 1000), round(s.bytes / MB)]),
         rssSamplesMB: samples.map((s) => [round((s.t - start) / 1000), round(s.rss / MB)]),
       },
@@ -142,24 +138,8 @@ describe('soak', () => {
     expect(n).toBeGreaterThanOrEqual(Math.floor(SOAK_S * RATE) - 1)
     expect(after.length).toBeGreaterThan(10)
     expect(fit.slope).toBeLessThan(RSS_BAR_MB_PER_MIN)
-    // A build without /metrics has no heap figures: then RSS alone is asserted.
-    if (heap.length > 0) {
-      expect(heapFloor.length).toBeGreaterThanOrEqual(3)
-      expect(heapFit.slope).toBeLessThan(HEAP_BAR_MB_PER_MIN)
-    }
     expect(exit.code).toBe(0)
   })
 })
 
 const round = (v: number) => Math.round(v * 10) / 10
-
-/** The lowest sample of each `windowMs` window (counted from `origin`), at its own time. */
-function windowMinima(samples: { t: number; bytes: number }[], origin: number, windowMs: number) {
-  const windows = new Map<number, { t: number; bytes: number }>()
-  for (const s of samples) {
-    const w = Math.floor((s.t - origin) / windowMs)
-    const low = windows.get(w)
-    if (!low || s.bytes < low.bytes) windows.set(w, s)
-  }
-  return [...windows.values()].sort((a, b) => a.t - b.t)
-}
