@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+import { relative } from 'node:path'
+import { planService, UsageError } from './generate.ts'
+import { findRoot } from './repo.ts'
+
+// `pnpm new-service <name> [--with-db]`: a new service in apps/<name>, wired into compose and the
+// Kubernetes manifests. Exit 0 done, 1 failure (nothing written), 2 refused (bad name or arguments;
+// nothing written).
+
+const USAGE = 'usage: pnpm new-service <name> [--with-db]'
+
+function main(argv: string[]): number {
+  const flags = argv.filter((a) => a.startsWith('-'))
+  const words = argv.filter((a) => !a.startsWith('-'))
+  if (flags.includes('--help') || flags.includes('-h')) {
+    console.info(
+      `${USAGE}\n  <name>     a DNS-1123 label, e.g. orders\n  --with-db  its own PostgreSQL database, schema and migrations`,
+    )
+    return 0
+  }
+  const unknown = flags.filter((f) => f !== '--with-db')
+  if (unknown.length > 0 || words.length !== 1) {
+    const what =
+      unknown.length > 0
+        ? `unknown option ${unknown[0]}`
+        : words.length === 0
+          ? 'no name given'
+          : 'one name only'
+    console.error(`new-service: ${what} (${USAGE})`)
+    return 2
+  }
+  const root = findRoot(process.cwd())
+  let generated: ReturnType<typeof planService>
+  try {
+    generated = planService(root, { name: words[0] as string, withDb: flags.includes('--with-db') })
+    generated.plan.apply()
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`new-service: ${err.message}`)
+      return 2
+    }
+    console.error(`new-service: ${(err as Error).message}; nothing was written`)
+    return 1
+  }
+
+  const { names, withDb, port, metricsPort } = generated.spec
+  const files = [...generated.plan.files.values()]
+  const created = files.filter((f) => f.before === undefined).map((f) => f.path)
+  const changed = files.filter((f) => f.before !== undefined).map((f) => f.path)
+  const at = relative(process.cwd(), root) || '.'
+  console.info(
+    [
+      `new-service: ${names.packageName} in apps/${names.name} (port ${port}, metrics ${metricsPort}${withDb ? `, database ${names.database}` : ''})`,
+      `  created ${created.length} files; changed ${changed.join(', ')}`,
+      '',
+      'next:',
+      `  pnpm install                              # links ${names.packageName} into the workspace (commit pnpm-lock.yaml)`,
+      `  pnpm --filter ${names.packageName} test${' '.repeat(Math.max(1, 26 - names.packageName.length))}# its tests (build first: pnpm build)`,
+      `  docker compose up -d                      # https://${names.name}.localhost/v1/hello`,
+      `  kubectl apply -k deploy/k8s/overlays/dev  # image stack/${names.name}:dev`,
+      ...(at === '.' ? [] : [`  (in ${at})`]),
+    ].join('\n'),
+  )
+  return 0
+}
+
+process.exitCode = main(process.argv.slice(2))

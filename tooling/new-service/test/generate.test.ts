@@ -1,0 +1,154 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parse, parseAllDocuments } from 'yaml'
+import { changes, cli, commitAll, copyRepository, ok, type Result, removeCopy, run } from './repo-copy.ts'
+
+// What a newcomer does, in a copy of this repository: generate a service with a database and one
+// without, install, build, lint, typecheck and test both (the one with a database against a real
+// PostgreSQL), then hold the compose files and every Kubernetes overlay to the deploy checks, which
+// iterate over every service in apps/. The copy is removed afterwards.
+
+const timings: Record<string, number> = {}
+let root: string
+
+function step(name: string, command: string, args: string[], timeoutMs = 300_000): Result {
+  const result = ok(run(command, args, root, { timeoutMs }), `${command} ${args.join(' ')}`)
+  timings[name] = (timings[name] ?? 0) + result.ms
+  return result
+}
+
+/** Offline from the pnpm store this checkout installed from; online only for what it lacks. */
+function install(name: string): void {
+  const offline = run('pnpm', ['install', '--offline', '--no-frozen-lockfile'], root, { timeoutMs: 300_000 })
+  timings[name] = offline.ms
+  if (offline.code !== 0) step(name, 'pnpm', ['install', '--prefer-offline', '--no-frozen-lockfile'])
+}
+
+beforeAll(() => {
+  const started = performance.now()
+  root = copyRepository('new-service-e2e-')
+  timings.copy = Math.round(performance.now() - started)
+})
+
+afterAll(() => {
+  console.info(
+    `[new-service e2e] ${Object.entries(timings)
+      .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`)
+      .join(', ')}`,
+  )
+  removeCopy(root)
+})
+
+describe('pnpm new-service in a copy of the repository', () => {
+  it('generates demo --with-db and plain, each with its own port', () => {
+    // This checkout's copy of the tool, run in the copy (which is not installed yet: one install, after).
+    const demo = step('generate', process.execPath, [cli, 'demo', '--with-db'])
+    expect(demo.stdout).toMatch(
+      /^new-service: @stack\/demo in apps\/demo \(port 3001, metrics 9465, database demo\)/,
+    )
+    const plain = step('generate', process.execPath, [cli, 'plain'])
+    expect(plain.stdout).toMatch(/^new-service: @stack\/plain in apps\/plain \(port 3002, metrics 9466\)/)
+    for (const file of [
+      'apps/demo/Dockerfile',
+      'apps/demo/README.md',
+      'apps/demo/drizzle/0000_init.sql',
+      'apps/demo/src/db/schema/items.ts',
+      'deploy/k8s/base/demo/deployment.yaml',
+      'deploy/k8s/overlays/dev/demo/create-database.yaml',
+      'deploy/compose/secrets/demo-database-url.txt',
+      'apps/plain/src/app.ts',
+      'deploy/k8s/base/plain/deployment.yaml',
+    ]) {
+      expect(existsSync(join(root, file)), file).toBe(true)
+    }
+    expect(existsSync(join(root, 'apps/plain/drizzle'))).toBe(false)
+    // The plumbing is imported, never copied.
+    const app = readFileSync(join(root, 'apps/demo/src/app.ts'), 'utf8')
+    expect(app).toContain("from '@stack/service'")
+    expect(existsSync(join(root, 'apps/demo/src/plugins'))).toBe(false)
+    commitAll(root, 'generated')
+  })
+
+  it('installs, builds, lints and typechecks both', () => {
+    install('install')
+    step('build', 'pnpm', ['turbo', 'run', 'build', '--filter=@stack/demo...', '--filter=@stack/plain...'])
+    step('lint', 'pnpm', ['exec', 'biome', 'check', 'apps/demo', 'apps/plain'])
+    step('typecheck', 'pnpm', ['turbo', 'run', 'typecheck', '--filter=@stack/demo', '--filter=@stack/plain'])
+  })
+
+  it('tests both: demo against PostgreSQL through @stack/testing, with its own migrations', () => {
+    const result = step('test', 'pnpm', [
+      'turbo',
+      'run',
+      'test',
+      '--filter=@stack/demo',
+      '--filter=@stack/plain',
+    ])
+    const passed = [...result.stdout.matchAll(/Tests\s+(\d+) passed/g)].map((m) => Number(m[1]))
+    expect(passed).toHaveLength(2)
+    expect(passed.every((n) => n > 0)).toBe(true)
+  })
+
+  it("demo's committed migration is what drizzle-kit makes of its schema", () => {
+    step('drizzle-kit', 'pnpm', ['--filter', '@stack/demo', 'generate'])
+    expect(changes(root, 'apps/demo')).toBe('')
+  })
+
+  it('renders every overlay with both services and passes the Kubernetes and compose checks', () => {
+    step('deploy checks', 'pnpm', [
+      '--filter',
+      '@stack/deploy',
+      'exec',
+      'vitest',
+      'run',
+      'test/k8s',
+      'test/compose/static.test.ts',
+    ])
+    for (const overlay of ['dev', 'prod']) {
+      const rendered = ok(
+        run('kubectl', ['kustomize', `deploy/k8s/overlays/${overlay}`], root),
+        'kubectl kustomize',
+      )
+      const objects = parseAllDocuments(rendered.stdout).map((d) => d.toJS() as K8s)
+      for (const name of ['demo', 'plain']) {
+        for (const kind of [
+          'Deployment',
+          'Service',
+          'PodDisruptionBudget',
+          'HorizontalPodAutoscaler',
+          'NetworkPolicy',
+          'ServiceAccount',
+          'IngressRoute',
+        ]) {
+          expect(
+            objects.some((o) => o.kind === kind && o.metadata.name === name),
+            `${overlay}: ${kind} ${name}`,
+          ).toBe(true)
+        }
+      }
+      const demo = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'demo')
+      const inits = demo?.spec.template.spec.initContainers?.map((c) => c.name)
+      expect(inits).toEqual(overlay === 'dev' ? ['create-database', 'migrate'] : ['migrate'])
+      const plain = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'plain')
+      expect(plain?.spec.template.spec.initContainers).toBeUndefined()
+      expect(objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'api')).toBeDefined()
+    }
+    const compose = parse(readFileSync(join(root, 'compose.yaml'), 'utf8'), { merge: true }) as {
+      services: Record<string, { depends_on?: Record<string, { condition: string }> }>
+    }
+    expect(compose.services.demo?.depends_on?.['migrate-demo']?.condition).toBe(
+      'service_completed_successfully',
+    )
+    expect(compose.services['migrate-demo']?.depends_on?.['createdb-demo']?.condition).toBe(
+      'service_completed_successfully',
+    )
+    expect(compose.services.plain?.depends_on).toBeUndefined()
+  })
+})
+
+interface K8s {
+  kind: string
+  metadata: { name: string }
+  spec: { template: { spec: { initContainers?: { name: string }[] } } }
+}

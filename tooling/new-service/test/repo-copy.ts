@@ -1,0 +1,111 @@
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process'
+import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** The checkout these tests run in. */
+export const mainRoot = fileURLToPath(new URL('../../../', import.meta.url))
+export const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url))
+
+export interface Result {
+  code: number | null
+  stdout: string
+  stderr: string
+  ms: number
+}
+
+/**
+ * The environment for a command run in a copy: this process's, without what would leak into it from
+ * the run around it (Turborepo's task variables; CI's Vitest JSON directory, which would count the
+ * copy's tests as this repository's).
+ */
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !k.startsWith('TURBO_') && !k.startsWith('VITEST') && k !== 'NODE_ENV' && k !== 'TEST',
+    ),
+  )
+  return { ...env, FORCE_COLOR: '0', NO_COLOR: '1', ...extra }
+}
+
+export function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  options: { timeoutMs?: number; env?: Record<string, string> } = {},
+): Result {
+  const started = performance.now()
+  const result: SpawnSyncReturns<string> = spawnSync(command, args, {
+    cwd,
+    env: childEnv(options.env),
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? 300_000,
+    maxBuffer: 64 * 1024 * 1024,
+  })
+  if (result.error) throw result.error
+  return {
+    code: result.status,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    ms: Math.round(performance.now() - started),
+  }
+}
+
+/** Fails with the command's output when it did not exit 0. */
+export function ok(result: Result, what: string): Result {
+  if (result.code !== 0) {
+    throw new Error(
+      `${what} exited ${result.code}:\n${result.stdout.slice(-6000)}\n${result.stderr.slice(-6000)}`,
+    )
+  }
+  return result
+}
+
+/**
+ * A copy of the working tree (what `git ls-files` lists, tracked or not ignored, as it is on disk now)
+ * in a temporary directory, committed to a fresh git repository there so `git status` shows what a
+ * command changed. No node_modules: a test that needs them installs from the pnpm store.
+ */
+export function copyRepository(prefix = 'new-service-'): string {
+  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: mainRoot,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  })
+  if (listed.status !== 0) throw new Error(`git ls-files failed: ${listed.stderr}`)
+  const root = mkdtempSync(join(tmpdir(), prefix))
+  for (const file of listed.stdout.split('\0').filter(Boolean)) {
+    const from = join(mainRoot, file)
+    if (existsSync(from)) cpSync(from, join(root, file), { preserveTimestamps: true })
+  }
+  commitAll(root, 'copy')
+  return root
+}
+
+export function commitAll(root: string, message: string): void {
+  const git = (...args: string[]) =>
+    ok(
+      run('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.test', ...args], root),
+      `git ${args[0]}`,
+    )
+  if (!existsSync(join(root, '.git'))) {
+    git('init', '-q')
+    // A symlinked node_modules is not a directory, so .gitignore's `node_modules/` misses it.
+    appendFileSync(join(root, '.git/info/exclude'), 'node_modules\n')
+  }
+  git('add', '-A')
+  git('commit', '-q', '--allow-empty', '-m', message)
+}
+
+/** `git status --porcelain` of a copy: empty when nothing changed since the last commit. */
+export function changes(root: string, path = '.'): string {
+  return ok(
+    run('git', ['status', '--porcelain', '--untracked-files=all', '--', path], root),
+    'git status',
+  ).stdout.trim()
+}
+
+export function removeCopy(root: string | undefined): void {
+  if (root) rmSync(root, { recursive: true, force: true })
+}
