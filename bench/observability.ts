@@ -6,9 +6,12 @@
 //   BENCH_DURATION_S=20 BENCH_CONNECTIONS=50 BENCH_ROUNDS=3 node bench/observability.ts
 //
 // Every variant runs once per round, in a rotated order, and the table shows the mean over rounds, so
-// a machine that drifts (other processes, thermal limits) does not favour one variant.
+// a machine that drifts (other processes, thermal limits) does not favour one variant. Besides req/s
+// it reports the server's CPU time per request (from /proc): on a shared or busy machine req/s follows
+// whoever else runs, CPU per request much less so.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { migrationsFolder } from '@stack/db'
@@ -38,9 +41,25 @@ interface Result {
   variant: string
   path: string
   rps: number
+  /** Server CPU (user + system) per request, in microseconds; NaN where /proc is not there. */
+  cpuUs: number
   p50: number
   p99: number
   errors: number
+}
+
+// USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux.
+const TICKS_PER_S = 100
+
+/** CPU seconds (user + system) the process has used so far. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S
+  } catch {
+    return Number.NaN
+  }
 }
 
 /** An OTLP/HTTP receiver that accepts and counts: the exporter's real work, without a collector. */
@@ -78,6 +97,10 @@ async function startApi(databaseUrl: string, env: Record<string, string>) {
       // As in production: one line per request, written to a pipe nobody waits on.
       LOG_LEVEL: 'info',
       SHUTDOWN_DELAY_MS: '0',
+      // Load shedding off: a saturated server (which is what autocannon makes) would otherwise trade
+      // throughput for 503s as soon as the event loop is busy 98 % of the time, differently per variant.
+      PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
+      PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0',
       ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -92,6 +115,7 @@ async function startApi(databaseUrl: string, env: Record<string, string>) {
   }
   return {
     url,
+    cpu: () => cpuSeconds(child.pid),
     async stop() {
       child.kill('SIGTERM')
       await once(child, 'exit')
@@ -139,17 +163,20 @@ async function main() {
         try {
           for (const c of cases) {
             await load(api.url, c.paths, WARMUP_S)
+            const cpuBefore = api.cpu()
             const r = await load(api.url, c.paths, DURATION_S)
+            const cpuUs = ((api.cpu() - cpuBefore) / r.requests.total) * 1e6
             results.push({
               variant: variant.name,
               path: c.path,
               rps: r.requests.average,
+              cpuUs,
               p50: r.latency.p50,
               p99: r.latency.p99,
               errors: r.errors + r.non2xx,
             })
             console.info(
-              `  round ${round + 1} ${variant.name.padEnd(18)} ${c.path.padEnd(14)} ${r.requests.average.toFixed(0).padStart(7)} req/s`,
+              `  round ${round + 1} ${variant.name.padEnd(18)} ${c.path.padEnd(14)} ${r.requests.average.toFixed(0).padStart(7)} req/s ${cpuUs.toFixed(0).padStart(6)} µs CPU/request`,
             )
           }
         } finally {
@@ -159,19 +186,24 @@ async function main() {
     }
 
     console.info('\nmean over rounds; Δ against "metrics off"')
-    console.info('variant              path              req/s      Δ      p50 ms  p99 ms  errors')
+    console.info(
+      'variant              path              req/s      Δ   CPU µs/req      Δ   p50 ms  p99 ms  errors',
+    )
     for (const c of cases) {
-      const mean = (variant: string, key: 'rps' | 'p50' | 'p99' | 'errors') => {
+      const mean = (variant: string, key: 'rps' | 'cpuUs' | 'p50' | 'p99' | 'errors') => {
         const runs = results.filter((r) => r.variant === variant && r.path === c.path)
         return runs.reduce((sum, r) => sum + r[key], 0) / runs.length
       }
-      const base = mean('metrics off', 'rps')
+      const change = (v: Variant, key: 'rps' | 'cpuUs') => {
+        if (v.name === 'metrics off') return ''
+        const base = mean('metrics off', key)
+        return `${(((mean(v.name, key) - base) / base) * 100).toFixed(1)} %`
+      }
       for (const v of variants) {
-        const rps = mean(v.name, 'rps')
-        const delta = v.name === 'metrics off' ? '' : `${(((rps - base) / base) * 100).toFixed(1)} %`
         console.info(
-          `${v.name.padEnd(20)} ${c.path.padEnd(14)} ${rps.toFixed(0).padStart(8)} ${delta.padStart(8)} ` +
-            `${mean(v.name, 'p50').toFixed(1).padStart(9)} ${mean(v.name, 'p99').toFixed(1).padStart(7)} ${mean(v.name, 'errors').toFixed(0).padStart(7)}`,
+          `${v.name.padEnd(20)} ${c.path.padEnd(14)} ${mean(v.name, 'rps').toFixed(0).padStart(8)} ${change(v, 'rps').padStart(8)} ` +
+            `${mean(v.name, 'cpuUs').toFixed(0).padStart(10)} ${change(v, 'cpuUs').padStart(8)} ` +
+            `${mean(v.name, 'p50').toFixed(1).padStart(8)} ${mean(v.name, 'p99').toFixed(1).padStart(7)} ${mean(v.name, 'errors').toFixed(0).padStart(7)}`,
         )
       }
     }
