@@ -54,10 +54,13 @@ function main(argv: string[]): number {
       `  created ${created.length} files; changed ${changed.join(', ')}`,
       '',
       'next:',
-      `  pnpm install                              # links ${names.packageName} into the workspace (commit pnpm-lock.yaml)`,
-      `  pnpm --filter ${names.packageName} test${' '.repeat(Math.max(1, 26 - names.packageName.length))}# its tests (build first: pnpm build)`,
-      `  docker compose up -d                      # https://${names.name}.localhost/v1/hello`,
-      `  kubectl apply -k deploy/k8s/overlays/dev  # image stack/${names.name}:dev`,
+      ...[
+        ['pnpm install', `links ${names.packageName} (commit the updated pnpm-lock.yaml)`],
+        ['pnpm build', 'compiles it and the packages it imports'],
+        [`pnpm --filter ${names.packageName} test`, 'its tests'],
+        ['docker compose up -d', `curl -k https://${names.name}.localhost/v1/hello`],
+        ['kubectl apply -k deploy/k8s/overlays/dev', `after loading the image ${names.image}:dev`],
+      ].map(([command, why]) => `  ${(command as string).padEnd(42)}# ${why}`),
       ...(at === '.' ? [] : [`  (in ${at})`]),
     ].join('\n'),
   )
