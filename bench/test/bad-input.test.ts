@@ -388,6 +388,11 @@ describe('bad input to every route: no 5xx, problem+json, nothing written when r
     expect(await checksum()).toBe(before)
     // The defect, pinned: when this fails, createService maps FST_ERR_BAD_URL to problem+json
     // (Fastify's `frameworkErrors` option); then send malformed escapes in the properties above.
+    report('known-bad-url', `GET /v1/notes/%zz -> ${res.status} ${res.headers['content-type']} ${res.body}`, {
+      status: res.status,
+      contentType: res.headers['content-type'],
+      body: res.body,
+    })
     expect(problemIssues(res).length, `now problem+json: ${res.body}`).toBeGreaterThan(0)
     expect(JSON.parse(res.body).code).toBe('FST_ERR_BAD_URL')
   })
@@ -407,7 +412,13 @@ describe('bad input to every route: no 5xx, problem+json, nothing written when r
       const res = await request(`${api.origin}/v1/notes?cursor=${cursor}`, { agent: false, timeoutMs: 5000 })
       statuses[t] = res.status
     }
-    console.info(`[reliability] cursor timestamps -> status: ${JSON.stringify(statuses)}`)
+    report(
+      'known-bad-cursor',
+      `status by cursor timestamp: ${Object.entries(statuses)
+        .map(([t, code]) => `"${t}" ${code}`)
+        .join(', ')}`,
+      { statuses },
+    )
     expect(statuses['2020-01-01T00:00:00.000Z']).toBe(200)
     // The defect, pinned: when this fails, decodeCursor rejects what PostgreSQL cannot parse (400);
     // then let the cursor property send any text.

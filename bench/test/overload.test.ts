@@ -21,8 +21,11 @@ import { migratedDatabase, problemIssues, request, startApi } from './support/se
 
 const CONNECTIONS = 200
 const LOAD_MS = Number(process.env.RELIABILITY_OVERLOAD_S ?? 20) * 1000
-// The kubelet's liveness probe (deploy/k8s/base/deployment.yaml): every 10 s, 2 s timeout, 3 failures.
+// The kubelet's liveness probe (deploy/k8s/base/deployment.yaml): every 10 s, 2 s timeout, 3 failures
+// in a row restart the container. Probed here every 250 ms: never 3 failures in a row, and at most
+// 1 % of probes over the timeout.
 const LIVENESS_TIMEOUT_MS = 2000
+const KUBELET_FAILURES = 3
 const HEAP_MB = 96
 
 let database: TestDatabase
@@ -88,7 +91,7 @@ async function overload(env: Record<string, string>, loadMs: number, recoverMs: 
   }
   const liveResults = await live.stop()
   const samples = rss.stop()
-  const rssAfter = [0, 5, 10, 20, 30].map((sec): [number, number | null] => {
+  const rssAfter = [0, 5, 10, 20].map((sec): [number, number | null] => {
     const sample = samples.find((x) => x.t >= stopping + sec * 1000)
     return [sec, sample ? Math.round(sample.rss / MB) : null]
   })
@@ -118,6 +121,7 @@ function summarize(run: Run) {
     others: outcomes.filter((o) => o.status !== undefined && o.status >= 300 && o.status !== 503),
     socketErrors: outcomes.filter((o) => o.error),
     liveFailures: liveResults.filter((r) => r.status !== 200),
+    liveStreak: longestStreak(liveResults.map((r) => r.status !== 200)),
     liveMaxMs: Math.round(Math.max(...liveResults.map((r) => r.ms))),
   }
 }
@@ -133,6 +137,7 @@ function figures(run: Run, s: ReturnType<typeof summarize>, extra: Record<string
     rssAfterLoadMB: run.rssAfter,
     liveness: countBy(run.liveResults, (r) => r.error ?? String(r.status)),
     livenessMaxMs: s.liveMaxMs,
+    livenessLongestFailureStreak: s.liveStreak,
     recoveredMs: Math.round(run.recoveredMs),
     processAlive: run.alive,
     exitCode: run.exitCode,
@@ -148,7 +153,7 @@ function describeRun(run: Run, s: ReturnType<typeof summarize>, seconds: number)
     `${run.outcomes.length} requests over ${CONNECTIONS} connections in ${seconds} s: ${s.ok.length} served, ` +
     `${s.shed.length} shed with 503 (${reasons}), ${s.others.length} other errors, ${s.socketErrors.length} socket errors; ` +
     `liveness ${run.liveResults.length - s.liveFailures.length}/${run.liveResults.length} 200 within ${LIVENESS_TIMEOUT_MS} ms ` +
-    `(slowest ${s.liveMaxMs} ms); peak RSS ${Math.round(run.peakRss / MB)} MB with a ${HEAP_MB} MB old space; ` +
+    `(slowest ${s.liveMaxMs} ms, at most ${s.liveStreak} failed in a row); peak RSS ${Math.round(run.peakRss / MB)} MB with a ${HEAP_MB} MB old space; ` +
     `alive: ${run.alive}, exit ${run.exitCode}`
   )
 }
@@ -176,7 +181,8 @@ describe('overload: blocking work and memory growth', () => {
     expect(s.badShed.slice(0, 3)).toEqual([])
     expect(s.others.slice(0, 3)).toEqual([])
     expect(s.socketErrors.slice(0, 3)).toEqual([])
-    expect(s.liveFailures).toEqual([])
+    expect(s.liveStreak).toBeLessThan(KUBELET_FAILURES)
+    expect(s.liveFailures.length).toBeLessThanOrEqual(Math.ceil(run.liveResults.length / 100))
     expect(run.recoveredMs).toBeLessThan(30_000)
     expect(run.exitCode).toBe(0)
   })
@@ -205,7 +211,10 @@ describe('overload: blocking work and memory growth', () => {
     report(
       'overload-rss',
       `${describeRun(run, s, loadMs / 1000)}; RSS threshold ${Math.round(rssLimit / MB)} MB; RSS after the load ` +
-        `${run.rssAfter.map(([sec, mb]) => `${mb} MB at ${sec} s`).join(', ')}; /v1 ` +
+        `${run.rssAfter
+          .filter(([, mb]) => mb !== null)
+          .map(([sec, mb]) => `${mb} MB at ${sec} s`)
+          .join(', ')}; /v1 ` +
         (Number.isNaN(run.recoveredMs)
           ? 'still shed 20 s after the load stopped (KNOWN ISSUE)'
           : `200 again ${Math.round(run.recoveredMs)} ms after the load stopped`),
@@ -215,9 +224,21 @@ describe('overload: blocking work and memory growth', () => {
     expect(s.reasons.rssBytes ?? 0).toBeGreaterThan(0)
     expect(s.badShed.slice(0, 3)).toEqual([])
     expect(s.socketErrors.slice(0, 3)).toEqual([])
-    expect(s.liveFailures).toEqual([])
+    expect(s.liveStreak).toBeLessThan(KUBELET_FAILURES)
+    expect(s.liveFailures.length).toBeLessThanOrEqual(Math.ceil(run.liveResults.length / 100))
     expect(run.exitCode).toBe(0)
     // The defect, pinned: when this fails, shedding on RSS recovers; assert recovery here instead.
     expect(run.recoveredMs, 'shedding on RSS now ends with the load: the known issue is fixed').toBeNaN()
   })
 })
+
+/** The longest run of consecutive `true`s. */
+function longestStreak(failed: boolean[]): number {
+  let longest = 0
+  let current = 0
+  for (const f of failed) {
+    current = f ? current + 1 : 0
+    longest = Math.max(longest, current)
+  }
+  return longest
+}

@@ -7,17 +7,23 @@ import { linearFit, MB, summarize } from '../src/stats.js'
 import { report } from './support/figures.js'
 import { metric, migratedDatabase, request, startApi } from './support/server.js'
 
-// A soak: minutes of steady mixed traffic (reads, lists, creates, updates, deletes) at an even rate,
-// RSS from /proc/<pid>/status every second: what the kernel and a container limit see. At this rate
-// RSS climbs for ~2 minutes while V8 grows its heap in steps, then levels off; after that warm-up
-// the least-squares slope must stay under the bar (a leak of ~110 bytes per request at 300 req/s
-// would cross it). heapUsed from the server's own /metrics is reported beside it: it is a 30-110 MB
-// saw-tooth here, too noisy over a few minutes for a slope to mean anything, so it is not asserted.
+// A soak: minutes of steady mixed traffic (reads, lists, creates, updates, deletes) at an even rate.
+// Memory is watched two ways, after a warm-up:
+// - the live heap: heapUsed from the server's own /metrics every 2 s. Raw heapUsed is a 20-110 MB
+//   saw-tooth here (a major GC every 30-60 s), so the figure is the floor of each 60 s window, the
+//   level GC gets back to, and its least-squares slope is asserted.
+// - RSS from /proc/<pid>/status every second: what the kernel and a container limit see. It is not
+//   monotonic either (V8 gives pages back after a major GC and takes them again: 270 -> 125 ->
+//   270 MB within two minutes here), so a slope over a few minutes mostly measures where in that
+//   cycle the run ended. It is reported, and asserted only to stay within 15 % of its warm-up peak.
 
 const SOAK_S = Number(process.env.RELIABILITY_SOAK_S ?? 300)
 const RATE = Number(process.env.RELIABILITY_SOAK_RATE ?? 300)
 const WARMUP_S = Math.min(120, SOAK_S / 2)
-const RSS_BAR_MB_PER_MIN = 2
+const WINDOW_S = 60
+// A leak of ~170 bytes per request at 300 req/s; at least two windows are needed (SOAK_S >= 240).
+const HEAP_BAR_MB_PER_MIN = 3
+const RSS_OVER_WARMUP_PEAK = 1.15
 
 let database: TestDatabase
 let ids: string[]
@@ -28,7 +34,7 @@ beforeAll(async () => {
 afterAll(() => database?.drop())
 
 describe('soak', () => {
-  it(`${SOAK_S} s of mixed load at ${RATE} req/s: no error, RSS level after warm-up`, async () => {
+  it(`${SOAK_S} s of mixed load at ${RATE} req/s: no error, no growth of the heap floor, RSS bounded`, async () => {
     const api = await startApi({ DATABASE_URL: database.url, LOG_LEVEL: 'info' })
     const rss = sampleRss(api.child.pid, 1000)
     // heapUsed from the server's own /metrics (prom-client's default metrics), every 2 s.
@@ -102,20 +108,24 @@ describe('soak', () => {
 
     const after = samples.filter((s) => s.t >= start + WARMUP_S * 1000 && s.t < end)
     const fit = linearFit(after.map((s) => ({ x: (s.t - start) / 60_000, y: s.rss / MB })))
-    // The lowest heapUsed of the first and of the last minute after warm-up: where GC gets back to.
-    const low = (from: number, to: number) =>
-      Math.min(...heap.filter((h) => h.t >= from && h.t < to).map((h) => h.bytes)) / MB
-    const heapLow = [low(start + WARMUP_S * 1000, start + (WARMUP_S + 60) * 1000), low(end - 60_000, end)]
-    const first = after[0]?.rss ?? Number.NaN
-    const last = after.at(-1)?.rss ?? Number.NaN
+    const warmupPeak = Math.max(...samples.filter((s) => s.t < start + WARMUP_S * 1000).map((s) => s.rss))
+    const afterPeak = Math.max(...after.map((s) => s.rss))
+    // The heap floor: the lowest heapUsed of each full window after warm-up.
+    const floors: { t: number; bytes: number }[] = []
+    for (let w = start + WARMUP_S * 1000; w + WINDOW_S * 1000 <= end + 1; w += WINDOW_S * 1000) {
+      const inWindow = heap.filter((h) => h.t >= w && h.t < w + WINDOW_S * 1000)
+      if (inWindow.length === 0) continue
+      floors.push(inWindow.reduce((low, h) => (h.bytes < low.bytes ? h : low)))
+    }
+    const heapFit = linearFit(floors.map((f) => ({ x: (f.t - start) / 60_000, y: f.bytes / MB })))
     const lat = summarize(latencies)
     report(
       'soak',
       `${n} requests in ${SOAK_S} s at ${RATE} req/s (reads, lists, creates, updates, deletes), ${errors} errors; ` +
-        `p99 ${lat.p99.toFixed(1)} ms; RSS ${Math.round(first / MB)} -> ${Math.round(last / MB)} MB after ${WARMUP_S} s of warm-up, ` +
-        `slope ${fit.slope.toFixed(2)} MB/min (bar ${RSS_BAR_MB_PER_MIN}); lowest heapUsed ${round(heapLow[0] ?? Number.NaN)} MB in the first ` +
-        `minute after warm-up, ${round(heapLow[1] ?? Number.NaN)} MB in the last; ` +
-        `peak RSS ${Math.round(peak / MB)} MB; exit ${exit.code}`,
+        `p99 ${lat.p99.toFixed(1)} ms; heap floor per ${WINDOW_S} s after ${WARMUP_S} s of warm-up ` +
+        `${floors.map((f) => round(f.bytes / MB)).join(' -> ')} MB, slope ${heapFit.slope.toFixed(2)} MB/min (bar ${HEAP_BAR_MB_PER_MIN}); ` +
+        `RSS peak ${round(warmupPeak / MB)} MB in warm-up, ${round(afterPeak / MB)} MB after (bar +${Math.round((RSS_OVER_WARMUP_PEAK - 1) * 100)} %), ` +
+        `least-squares RSS slope ${fit.slope.toFixed(1)} MB/min (not asserted); exit ${exit.code}`,
       {
         seconds: SOAK_S,
         rate: RATE,
@@ -124,11 +134,12 @@ describe('soak', () => {
         statuses,
         latencyMs: { p50: round(lat.p50), p99: round(lat.p99), max: round(lat.max) },
         warmupSeconds: WARMUP_S,
+        heapFloorMB: floors.map((f) => [round((f.t - start) / 1000), round(f.bytes / MB)]),
+        heapFloorSlopeMBPerMin: round(heapFit.slope),
+        rssWarmupPeakMB: round(warmupPeak / MB),
+        rssPeakAfterWarmupMB: round(afterPeak / MB),
         rssSlopeMBPerMin: round(fit.slope),
-        rssAfterWarmupMB: round(first / MB),
-        rssEndMB: round(last / MB),
         peakRssMB: round(peak / MB),
-        heapUsedLowestMB: heapLow.map(round),
         heapUsedSamplesMB: heap.map((s) => [round((s.t - start) / 1000), round(s.bytes / MB)]),
         rssSamplesMB: samples.map((s) => [round((s.t - start) / 1000), round(s.rss / MB)]),
       },
@@ -136,8 +147,9 @@ describe('soak', () => {
 
     expect(errors).toBe(0)
     expect(n).toBeGreaterThanOrEqual(Math.floor(SOAK_S * RATE) - 1)
-    expect(after.length).toBeGreaterThan(10)
-    expect(fit.slope).toBeLessThan(RSS_BAR_MB_PER_MIN)
+    expect(afterPeak).toBeLessThan(warmupPeak * RSS_OVER_WARMUP_PEAK)
+    // Without /metrics (a build that has none) or with fewer than two windows, RSS alone is asserted.
+    if (floors.length >= 2) expect(heapFit.slope).toBeLessThan(HEAP_BAR_MB_PER_MIN)
     expect(exit.code).toBe(0)
   })
 })
