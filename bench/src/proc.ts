@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createWriteStream, readFileSync } from 'node:fs'
+import { closeSync, openSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 // Resolved from bench/src (the reliability suite under Vitest) and bench/dist (the bench) alike.
@@ -78,10 +78,15 @@ export function spawnNode(options: SpawnOptions): Child {
     options.cpus && canPin()
       ? ['taskset', ['-c', options.cpus, process.execPath, ...nodeArgs]]
       : [process.execPath, nodeArgs]
+  // A log file is the child's stdout itself, not a pipe through this process: pino writes
+  // synchronously, and a pipe whose reader is busy (this process is the load generator) would block
+  // the server on every log line.
+  const logFd = options.logFile ? openSync(options.logFile, 'w') : undefined
   const child = spawn(command as string, args as string[], {
     env: { PATH: process.env.PATH ?? '', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', logFd ?? 'pipe', 'pipe'],
   })
+  if (logFd !== undefined) closeSync(logFd)
   if (!child.pid) throw new Error(`cannot start ${options.script}`)
 
   const logs: Record<string, unknown>[] = []
@@ -94,9 +99,7 @@ export function spawnNode(options: SpawnOptions): Child {
     stderr += chunk
     if (stderr.length > 200_000) stderr = stderr.slice(-100_000)
   })
-  if (options.logFile) {
-    child.stdout?.pipe(createWriteStream(options.logFile))
-  } else {
+  if (!options.logFile) {
     let buffer = ''
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       buffer += chunk

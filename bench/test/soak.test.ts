@@ -1,4 +1,6 @@
+import { mkdirSync } from 'node:fs'
 import http from 'node:http'
+import { fileURLToPath } from 'node:url'
 import type { TestDatabase } from '@stack/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seed } from '../src/postgres.js'
@@ -35,7 +37,12 @@ afterAll(() => database?.drop())
 
 describe('soak', () => {
   it(`${SOAK_S} s of mixed load at ${RATE} req/s: no error, no growth of the heap floor, RSS bounded`, async () => {
-    const api = await startApi({ DATABASE_URL: database.url, LOG_LEVEL: 'info' })
+    // Production's log level, one line per request, into a file as a container runtime would take it.
+    mkdirSync(new URL('../results/logs/', import.meta.url), { recursive: true })
+    const api = await startApi(
+      { DATABASE_URL: database.url, LOG_LEVEL: 'info' },
+      { logFile: fileURLToPath(new URL('../results/logs/soak.log', import.meta.url)) },
+    )
     const rss = sampleRss(api.child.pid, 1000)
     // heapUsed from the server's own /metrics (prom-client's default metrics), every 2 s.
     const heap: { t: number; bytes: number }[] = []

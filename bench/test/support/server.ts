@@ -21,7 +21,7 @@ export interface Api {
 /** The real built API as a child process, listening on 127.0.0.1, once it has logged "listening". */
 export async function startApi(
   env: Record<string, string>,
-  options: { nodeArgs?: string[]; cpus?: string } = {},
+  options: { nodeArgs?: string[]; cpus?: string; logFile?: string } = {},
 ): Promise<Api> {
   const port = await freePort()
   const metricsPort = await freePort()
@@ -37,6 +37,7 @@ export async function startApi(
     },
     cpus: options.cpus ?? SERVER_CPUS,
     nodeArgs: options.nodeArgs ?? [],
+    ...(options.logFile ? { logFile: options.logFile } : {}),
   })
   const origin = `http://127.0.0.1:${port}`
   // Listening, whatever LOG_LEVEL says: liveness answers.
