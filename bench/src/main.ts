@@ -224,6 +224,7 @@ if (opts.cases.includes('read')) {
     max: Number(line.max),
     mean: Number(line.mean),
     errors: Number(line.errors),
+    serverCpu: Number(line.cpuSeconds) / seconds,
   }
   log(`  ${Math.round(rawPg.rps)} queries/s, p99 ${rawPg.p99.toFixed(1)} ms`)
 }

@@ -44,7 +44,17 @@ export interface BenchResults {
   }
   cases: CaseResult[]
   rawPg:
-    | { requests: number; rps: number; p50: number; p99: number; max: number; mean: number; errors: number }
+    | {
+        requests: number
+        rps: number
+        p50: number
+        p99: number
+        max: number
+        mean: number
+        errors: number
+        /** Cores the raw pg process used over the measured run. */
+        serverCpu: number
+      }
     | undefined
   fixedRate: { rate: number; paced: LoadResult & { sentRate: number }; autocannon: LoadResult } | undefined
   startup: Record<
@@ -142,7 +152,7 @@ export function table(r: BenchResults): string {
     )
     if (c.name === 'read' && r.rawPg) {
       lines.push(
-        `| 4b | raw pg pool, same query, ${r.settings.connections} callers | ${int(r.rawPg.rps)} | ${ms(r.rawPg.p50)} | ${ms(r.rawPg.p99)} | ${ms(r.rawPg.max)} | ${int(r.rawPg.errors)} | - | - | - |`,
+        `| 4b | raw pg pool, same query, ${r.settings.connections} callers | ${int(r.rawPg.rps)} | ${ms(r.rawPg.p50)} | ${ms(r.rawPg.p99)} | ${ms(r.rawPg.max)} | ${int(r.rawPg.errors)} | - | ${pct(r.rawPg.serverCpu)} / - | ${int((r.rawPg.serverCpu / r.rawPg.rps) * 1e6)} |`,
       )
     }
   }
@@ -161,9 +171,13 @@ export function table(r: BenchResults): string {
   const live = byName(r, 'live')
   const fastify = byName(r, 'fastify')
   const cpuRatio = live && fastify ? cpuPerRequest(fastify) / cpuPerRequest(live) : Number.NaN
+  const read = byName(r, 'read')
+  const readCpuRatio =
+    read && r.rawPg ? r.rawPg.serverCpu / r.rawPg.rps / (read.serverCpu / read.rps) : Number.NaN
   lines.push(
     '',
-    `Ratios (req/s): ${ratios.join(', ')}; 3/2 by server CPU per request: ${cpuRatio.toFixed(2)}`,
+    `Ratios (req/s): ${ratios.join(', ')}. By the server's CPU per request (PostgreSQL's own CPU not counted): ` +
+      `3/2 = ${cpuRatio.toFixed(2)}, 4/4b = ${readCpuRatio.toFixed(2)}`,
     '',
   )
 

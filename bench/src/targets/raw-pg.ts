@@ -42,8 +42,11 @@ async function run(ms: number) {
 }
 
 if (warmupMs > 0) await run(warmupMs)
+const cpuBefore = process.cpuUsage()
 const { latencies, errors, seconds } = await run(durationMs)
+const cpu = process.cpuUsage(cpuBefore)
+const cpuSeconds = (cpu.user + cpu.system) / 1e6
 await pool.end()
 process.stdout.write(
-  `${JSON.stringify({ msg: 'result', requests: latencies.length, errors, seconds, ...summarize(latencies) })}\n`,
+  `${JSON.stringify({ msg: 'result', requests: latencies.length, errors, seconds, cpuSeconds, ...summarize(latencies) })}\n`,
 )
