@@ -8,7 +8,7 @@ const jsonDir = process.env.VITEST_JSON_DIR
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['@stack/testing/global-setup'],
+    globalSetup: ['./test/support/global-setup.ts'],
     fileParallelism: false,
     testTimeout: 900_000,
     hookTimeout: 180_000,

@@ -10,21 +10,21 @@ import { report } from './support/figures.js'
 import { metric, migratedDatabase, request, startApi } from './support/server.js'
 
 // A soak: minutes of steady mixed traffic (reads, lists, creates, updates, deletes) at an even rate.
-// Memory is watched two ways, after a warm-up:
-// - the live heap: heapUsed from the server's own /metrics every 2 s. Raw heapUsed is a 20-110 MB
-//   saw-tooth here (a major GC every 30-60 s), so the figure is the floor of each 60 s window, the
-//   level GC gets back to, and its least-squares slope is asserted.
-// - RSS from /proc/<pid>/status every second: what the kernel and a container limit see. It is not
-//   monotonic either (V8 gives pages back after a major GC and takes them again: 270 -> 125 ->
-//   270 MB within two minutes here), so a slope over a few minutes mostly measures where in that
-//   cycle the run ended. It is reported, and asserted only to stay within 15 % of its warm-up peak.
+// RSS comes from /proc/<pid>/status every second: what the kernel and a container limit see. It is
+// not monotonic (V8 gives pages back after a major GC and takes them again: 270 -> 125 -> 270 MB
+// within two minutes here), so a least-squares slope of raw RSS over a few minutes mostly says where
+// in that cycle the run ended; it is reported, not asserted. Asserted is the slope of its ceiling
+// (the highest RSS so far, after the warm-up), which a leak keeps raising and the cycle does not.
+// heapUsed from the server's own /metrics is reported too: the lowest value of each 60 s window is
+// the level GC gets back to, but a major GC comes only every 40-100 s here, so over minutes those
+// floors wander by 10 MB or more and are not asserted.
 
 const SOAK_S = Number(process.env.RELIABILITY_SOAK_S ?? 300)
 const RATE = Number(process.env.RELIABILITY_SOAK_RATE ?? 300)
 const WARMUP_S = Math.min(120, SOAK_S / 2)
 const WINDOW_S = 60
-// A leak of ~170 bytes per request at 300 req/s; at least two windows are needed (SOAK_S >= 240).
-const HEAP_BAR_MB_PER_MIN = 3
+// A leak of ~110 bytes per request at 300 req/s would raise the ceiling by 2 MB/min.
+const CEILING_BAR_MB_PER_MIN = 2
 const RSS_OVER_WARMUP_PEAK = 1.15
 
 let database: TestDatabase
@@ -36,7 +36,7 @@ beforeAll(async () => {
 afterAll(() => database?.drop())
 
 describe('soak', () => {
-  it(`${SOAK_S} s of mixed load at ${RATE} req/s: no error, no growth of the heap floor, RSS bounded`, async () => {
+  it(`${SOAK_S} s of mixed load at ${RATE} req/s: no error, RSS ceiling level after warm-up`, async () => {
     // Production's log level, one line per request, into a file as a container runtime would take it.
     mkdirSync(new URL('../results/logs/', import.meta.url), { recursive: true })
     const api = await startApi(
@@ -124,15 +124,20 @@ describe('soak', () => {
       if (inWindow.length === 0) continue
       floors.push(inWindow.reduce((low, h) => (h.bytes < low.bytes ? h : low)))
     }
-    const heapFit = linearFit(floors.map((f) => ({ x: (f.t - start) / 60_000, y: f.bytes / MB })))
+    let highest = 0
+    const ceiling = after.map((s) => {
+      highest = Math.max(highest, s.rss)
+      return { x: (s.t - start) / 60_000, y: highest / MB }
+    })
+    const ceilingFit = linearFit(ceiling)
     const lat = summarize(latencies)
     report(
       'soak',
       `${n} requests in ${SOAK_S} s at ${RATE} req/s (reads, lists, creates, updates, deletes), ${errors} errors; ` +
-        `p99 ${lat.p99.toFixed(1)} ms; heap floor per ${WINDOW_S} s after ${WARMUP_S} s of warm-up ` +
-        `${floors.map((f) => round(f.bytes / MB)).join(' -> ')} MB, slope ${heapFit.slope.toFixed(2)} MB/min (bar ${HEAP_BAR_MB_PER_MIN}); ` +
-        `RSS peak ${round(warmupPeak / MB)} MB in warm-up, ${round(afterPeak / MB)} MB after (bar +${Math.round((RSS_OVER_WARMUP_PEAK - 1) * 100)} %), ` +
-        `least-squares RSS slope ${fit.slope.toFixed(1)} MB/min (not asserted); exit ${exit.code}`,
+        `p99 ${lat.p99.toFixed(1)} ms; after ${WARMUP_S} s of warm-up: RSS ceiling slope ${ceilingFit.slope.toFixed(2)} MB/min ` +
+        `(bar ${CEILING_BAR_MB_PER_MIN}), RSS peak ${round(afterPeak / MB)} MB vs ${round(warmupPeak / MB)} MB in warm-up ` +
+        `(bar +${Math.round((RSS_OVER_WARMUP_PEAK - 1) * 100)} %), raw RSS slope ${fit.slope.toFixed(1)} MB/min (not asserted), ` +
+        `heapUsed floor per ${WINDOW_S} s ${floors.map((f) => round(f.bytes / MB)).join(', ')} MB (not asserted); exit ${exit.code}`,
       {
         seconds: SOAK_S,
         rate: RATE,
@@ -142,7 +147,7 @@ describe('soak', () => {
         latencyMs: { p50: round(lat.p50), p99: round(lat.p99), max: round(lat.max) },
         warmupSeconds: WARMUP_S,
         heapFloorMB: floors.map((f) => [round((f.t - start) / 1000), round(f.bytes / MB)]),
-        heapFloorSlopeMBPerMin: round(heapFit.slope),
+        rssCeilingSlopeMBPerMin: round(ceilingFit.slope * 100) / 100,
         rssWarmupPeakMB: round(warmupPeak / MB),
         rssPeakAfterWarmupMB: round(afterPeak / MB),
         rssSlopeMBPerMin: round(fit.slope),
@@ -155,8 +160,7 @@ describe('soak', () => {
     expect(errors).toBe(0)
     expect(n).toBeGreaterThanOrEqual(Math.floor(SOAK_S * RATE) - 1)
     expect(afterPeak).toBeLessThan(warmupPeak * RSS_OVER_WARMUP_PEAK)
-    // Without /metrics (a build that has none) or with fewer than two windows, RSS alone is asserted.
-    if (floors.length >= 2) expect(heapFit.slope).toBeLessThan(HEAP_BAR_MB_PER_MIN)
+    expect(ceilingFit.slope).toBeLessThan(CEILING_BAR_MB_PER_MIN)
     expect(exit.code).toBe(0)
   })
 })
