@@ -102,7 +102,12 @@ export interface Response {
 /** One HTTP request through `agent` (keep-alive sockets shared across calls). */
 export function request(
   url: string,
-  options: { method?: string; agent?: http.Agent; body?: unknown; headers?: Record<string, string> } = {},
+  options: {
+    method?: string
+    agent?: http.Agent | false
+    body?: unknown
+    headers?: Record<string, string>
+  } = {},
 ): Promise<Response> {
   return new Promise((resolve, reject) => {
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body)

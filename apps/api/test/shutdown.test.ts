@@ -64,7 +64,17 @@ async function waitForBlockedUpdate(): Promise<void> {
   }
 }
 
-function connectRefused(port: number): Promise<boolean> {
+/** True once a new connection is refused, polling for up to `withinMs` (the log line precedes close()). */
+async function connectRefused(port: number, withinMs = 1000): Promise<boolean> {
+  const deadline = performance.now() + withinMs
+  while (performance.now() < deadline) {
+    if (await refusedOnce(port)) return true
+    await sleep(10)
+  }
+  return false
+}
+
+function refusedOnce(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const req = http.get({ host: '127.0.0.1', port, path: '/health/live', agent: false }, (res) => {
       res.resume()

@@ -32,12 +32,16 @@ describe.each(overlays)('overlay %s with the monitoring component', (overlay) =>
     objects = render(`${here}fixtures/monitoring-${overlay}`)
   })
 
-  it('adds exactly a PodMonitor and a PrometheusRule to the overlay, in its namespace', () => {
+  it('adds a PodMonitor per service and one PrometheusRule to the overlay, in its namespace', () => {
     const plain = renderOverlay(overlay)
     const added = objects.filter(
       (o) => !plain.some((p) => p.kind === o.kind && p.metadata.name === o.metadata.name),
     )
-    expect(added.map((o) => o.kind).sort()).toEqual(['PodMonitor', 'PrometheusRule'])
+    // `pnpm new-service` adds a PodMonitor for each service it generates.
+    const kinds = added.map((o) => o.kind)
+    expect(kinds.filter((k) => k === 'PrometheusRule')).toHaveLength(1)
+    expect(kinds.filter((k) => k === 'PodMonitor')).toHaveLength(appWorkloads(plain).length)
+    expect(kinds.every((k) => k === 'PodMonitor' || k === 'PrometheusRule')).toBe(true)
     const namespace = plain.find((o) => o.kind === 'Deployment')?.metadata.namespace
     expect(namespace).toBeTruthy()
     for (const o of added) expect(o.metadata.namespace).toBe(namespace)
