@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
+import { dirname, join } from 'node:path'
 
 export interface Machine {
   cpu: string
@@ -23,7 +24,8 @@ export function machine(): Machine {
   }
   return {
     cpu,
-    cores: os.availableParallelism(),
+    // os.cpus(), not availableParallelism(): this process is pinned to the load generator's core.
+    cores: os.cpus().length,
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     kernel: `${os.type()} ${os.release()}`,
     virtualized,
@@ -33,9 +35,15 @@ export function machine(): Machine {
 /** Installed versions, as the API resolves its dependencies (apps/api/package.json). */
 export function versions(): Record<string, string> {
   const api = createRequire(new URL('../../apps/api/package.json', import.meta.url))
+  // From the package's own folder: not every package exports ./package.json.
   const version = (name: string) => {
     try {
-      return String(api(`${name}/package.json`).version)
+      let dir = dirname(api.resolve(name))
+      while (!existsSync(join(dir, 'package.json')) || !dir.endsWith(name)) {
+        if (dirname(dir) === dir) return '?'
+        dir = dirname(dir)
+      }
+      return String(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version)
     } catch {
       return '?'
     }

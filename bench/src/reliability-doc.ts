@@ -31,9 +31,9 @@ const SCENARIOS: { id: string; title: string; proves: string; how: string; bar: 
     id: 'overload',
     title: 'Overload: blocking work and memory growth',
     proves:
-      'Under more work than one core can do, the API sheds (503 + Retry-After + problem+json) instead of queueing without bound or running out of memory; a kubelet would not restart it (liveness answers within its 2 s timeout); it serves again by itself once the load stops.',
+      'Under more work than one core can do, the API sheds (503 + Retry-After + problem+json) instead of queueing without bound or running out of memory; a kubelet would not restart it (liveness keeps answering within its 2 s timeout); it serves again by itself once the load stops.',
     how: 'The server on one core with a 96 MB old space (--max-old-space-size=96) and low thresholds: PRESSURE_MAX_EVENT_LOOP_DELAY_MS=100, PRESSURE_MAX_HEAP_USED_BYTES=64 MB (idle heapUsed is ~17 MB), sampled every 100 ms. 200 connections for 20 s, half writing 10 000-character notes, half listing 100 of them (~1 MB of JSON per answer); liveness polled every 250 ms with a 2 s timeout. No test-only route.',
-    bar: 'process alive, exit 0 on SIGTERM afterwards; some 503s, each with Retry-After and problem+json; no other error status, no socket error; every liveness probe 200 within 2 s; /v1 200 again within 30 s of the load stopping.',
+    bar: 'process alive, exit 0 on SIGTERM afterwards; some 503s, each with Retry-After and problem+json; no other error status, no socket error; liveness as a kubelet sees it (deploy/k8s: 2 s timeout, 3 failures restart): never 3 failed probes in a row, at most 1 % over 2 s; /v1 200 again within 30 s of the load stopping.',
   },
   {
     id: 'overload-rss',
