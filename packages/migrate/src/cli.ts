@@ -36,9 +36,15 @@ try {
 const folder = config.MIGRATIONS_DIR ?? defaultFolder
 
 // SIGTERM (compose down, a pod deleted) cancels the running statement and rolls back before exiting.
+// A second signal exits at once: the cancel request is already on its way, and PostgreSQL rolls
+// back and drops the session's lock when the connection goes.
 const controller = new AbortController()
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (controller.signal.aborted) {
+      console.error(`stack-migrate: second ${signal}, exiting now`)
+      process.exit(EXIT.FAILURE)
+    }
     log.warn({ signal }, 'signal received, cancelling')
     controller.abort()
   })

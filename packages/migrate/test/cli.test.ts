@@ -153,13 +153,15 @@ describe('stack-migrate CLI', () => {
       },
     ])
     const result = await runCli(['up'], { DATABASE_URL: database.url, MIGRATIONS_DIR: folder }, (child) => {
-      // Signal once the runner is inside the slow statement.
+      // Signal once the runner is inside the slow statement (once: ticks may overlap under load).
+      let signalled = false
       const poll = setInterval(async () => {
         const rows = await query<{ n: number }>(
           database.url,
           `select count(*)::int as n from pg_stat_activity where query like 'select pg_sleep(30)%'`,
         )
-        if ((rows[0]?.n ?? 0) > 0) {
+        if ((rows[0]?.n ?? 0) > 0 && !signalled) {
+          signalled = true
           clearInterval(poll)
           child.kill('SIGTERM')
         }
