@@ -7,7 +7,7 @@ import { freePort } from '@stack/testing'
 import { closedLoad, pacedLoad, type Request, startAutocannon } from './load.js'
 import { loadAverage, machine, revision, versions } from './machine.js'
 import { type CaseName, parseOptions } from './options.js'
-import { startBenchDatabase } from './postgres.js'
+import { startBenchDatabase, waitForDatabase } from './postgres.js'
 import {
   API_ENTRIES,
   type ApiEntry,
@@ -66,6 +66,16 @@ const CASE_DEFS: Record<
     target: 'api',
     request: { path: '/v1/notes?limit=20' },
   },
+}
+
+/** Times PostgreSQL was not accepting connections when a case was about to start (crash recovery). */
+const postgresWaits: { before: string; ms: number }[] = []
+async function databaseUp(before: string): Promise<void> {
+  const ms = await waitForDatabase(db.url)
+  if (ms > 0) {
+    postgresWaits.push({ before, ms: Math.round(ms) })
+    log(`  PostgreSQL was not accepting connections before ${before}; waited ${Math.round(ms)} ms`)
+  }
 }
 
 interface Running {
@@ -177,6 +187,7 @@ const cases: BenchResults['cases'] = []
 for (const name of opts.cases) {
   const def = CASE_DEFS[name]
   log(`case ${def.n} ${def.label}`)
+  if (def.target === 'api') await databaseUp(`case ${def.n}`)
   const running = await start(def.target, name)
   const rss = sampleRss(running.child.pid)
   const result = await closedLoad({
@@ -201,6 +212,7 @@ for (const name of opts.cases) {
 let rawPg: BenchResults['rawPg']
 if (opts.cases.includes('read')) {
   log('case 4b raw pg pool, same query and concurrency')
+  await databaseUp('case 4b')
   const child = spawnNode({
     script: TARGETS.rawPg,
     cpus: opts.serverCpus,
@@ -235,6 +247,7 @@ const read = cases.find((c) => c.name === 'read')
 if (read) {
   const rate = Math.round(read.rps * 0.7)
   log(`case 4 at ${rate} req/s (70 % of saturation)`)
+  await databaseUp('case 4 at 70 %')
   const running = await start('api', 'read-fixed-rate')
   const paced = await pacedLoad({
     origin: running.origin,
@@ -288,6 +301,7 @@ const shutdown = await sigtermUnderLoad()
 log(`  exit ${shutdown.exitCode} after ${Math.round(shutdown.exitMs)} ms`)
 
 async function sigtermUnderLoad(): Promise<BenchResults['shutdown']> {
+  await databaseUp('the SIGTERM run')
   const running = await start('api', 'sigterm', {
     env: { SHUTDOWN_DELAY_MS: String(opts.shutdownDelayMs) },
     parseLogs: true,
@@ -354,6 +368,7 @@ const results: BenchResults = {
   startup,
   shutdown,
   targets: [],
+  postgresWaits,
   benchSeconds: (performance.now() - began) / 1000,
 }
 results.targets = evaluate(results)

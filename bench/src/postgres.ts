@@ -118,3 +118,21 @@ function childrenOf(pid: number): number[] {
     .filter((p) => p.ppid === pid)
     .map((p) => p.pid)
 }
+
+/**
+ * Waits until `url` answers `select 1`; resolves with the milliseconds spent waiting after a first
+ * refusal (0 when it answered at once). The bench checks before every case: a PostgreSQL in crash
+ * recovery must not be measured as the API.
+ */
+export async function waitForDatabase(url: string, timeoutMs = 60_000): Promise<number> {
+  const started = performance.now()
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await query(url, 'select 1')
+      return attempt === 0 ? 0 : performance.now() - started
+    } catch (err) {
+      if (performance.now() - started > timeoutMs) throw err
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  }
+}

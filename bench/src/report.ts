@@ -72,6 +72,8 @@ export interface BenchResults {
     socketErrorsAfterSigterm: number
   }
   targets: Target[]
+  /** PostgreSQL not accepting connections before a case (it went through crash recovery). */
+  postgresWaits: { before: string; ms: number }[]
   benchSeconds: number
 }
 
@@ -218,6 +220,13 @@ export function markdown(r: BenchResults): string {
     `- Versions: Node ${v.node}, Fastify ${v.fastify}, pg ${v.pg}, drizzle-orm ${v['drizzle-orm']}, PostgreSQL ${v.postgres}, autocannon ${v.autocannon}`,
     `- Load: ${s.connections} keep-alive connections, ${s.durationS} s measured after ${s.warmupS} s of warm-up, a fresh server per case; API build: ${s.entry === 'bundle' ? 'dist/server.bundle.js' : 'dist/server.js'}, LOG_LEVEL=info, DATABASE_POOL_MAX=10; ${s.notes} notes seeded`,
     `- Cores: load generator ${s.cores.loadgen || 'any'}, server under test ${s.cores.server || 'any'}, PostgreSQL ${s.cores.postgres || 'any'} (${s.postgres})${s.pinned ? '' : ' (taskset missing: nothing pinned)'}`,
+    ...(r.postgresWaits.length > 0
+      ? [
+          `- PostgreSQL was not accepting connections (crash recovery) before ${r.postgresWaits
+            .map((w) => `${w.before} (${w.ms} ms)`)
+            .join(', ')}: the errors of the case before each are the database's`,
+        ]
+      : []),
     '',
     table(r),
     '',

@@ -16,7 +16,17 @@ const pool = new pg.Pool({
   application_name: 'bench-raw-pg',
 })
 
-const { rows } = await pool.query<{ id: string }>('select id from notes')
+// The bench has just checked the database; still, give a server in recovery a moment.
+let rows: { id: string }[] = []
+for (let attempt = 0; ; attempt++) {
+  try {
+    rows = (await pool.query<{ id: string }>('select id from notes')).rows
+    break
+  } catch (err) {
+    if (attempt >= 120) throw err
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
 const ids = rows.map((r) => r.id)
 const pick = () => ids[Math.floor(Math.random() * ids.length)]
 
