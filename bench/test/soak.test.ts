@@ -26,6 +26,7 @@ const WINDOW_S = 60
 // A leak of ~110 bytes per request at 300 req/s would raise the ceiling by 2 MB/min.
 const CEILING_BAR_MB_PER_MIN = 2
 const RSS_OVER_WARMUP_PEAK = 1.15
+const MIN_ASSERTED_S = 240
 
 let database: TestDatabase
 let ids: string[]
@@ -160,7 +161,8 @@ describe('soak', () => {
     expect(errors).toBe(0)
     expect(n).toBeGreaterThanOrEqual(Math.floor(SOAK_S * RATE) - 1)
     expect(afterPeak).toBeLessThan(warmupPeak * RSS_OVER_WARMUP_PEAK)
-    expect(ceilingFit.slope).toBeLessThan(CEILING_BAR_MB_PER_MIN)
+    // Shorter runs end while RSS is still climbing out of warm-up: their ceiling is reported only.
+    if (SOAK_S >= MIN_ASSERTED_S) expect(ceilingFit.slope).toBeLessThan(CEILING_BAR_MB_PER_MIN)
     expect(exit.code).toBe(0)
   })
 })
