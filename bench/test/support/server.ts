@@ -50,7 +50,11 @@ export async function startApi(
       () => 0,
     )
     if (status === 200) break
-    if (performance.now() > deadline) throw new Error(`the API did not listen within 30 s: ${child.stderr()}`)
+    if (performance.now() > deadline) {
+      // Never leave a server behind that no test will stop.
+      await child.stop('SIGKILL')
+      throw new Error(`the API did not listen within 30 s: ${child.stderr()}`)
+    }
     await new Promise((r) => setTimeout(r, 20))
   }
   return { child, port, origin, metricsOrigin: `http://127.0.0.1:${metricsPort}` }
