@@ -23,15 +23,10 @@ import {
 // Fastify's client-error answer (400/431, plain JSON, not problem+json), so the raw-bytes property
 // asserts only that nothing answers 5xx and that the server lives on.
 //
-// KNOWN ISSUE: a path with a malformed percent-encoding (`/v1/notes/%zz`) is answered by Fastify's
-// own FST_ERR_BAD_URL handler (400, application/json, not problem+json): createService sets no
-// `frameworkErrors`. The properties below send well-formed escapes only; the last test pins the
-// defect so that its fix shows up here.
-//
-// KNOWN ISSUE: a cursor whose timestamp JavaScript's Date.parse accepts but PostgreSQL does not
-// ("0", "2020-02-30T00:00:00Z", "+010000-01-01T00:00:00.000Z") passes decodeCursor and fails in
-// the query: 500. The cursor property sends ISO timestamps the API itself could have issued, and
-// text Date.parse rejects; the last test pins the defect.
+// FIXED (found here): a path with a malformed percent-encoding (`/v1/notes/%zz`) got Fastify's own
+// 400 (not problem+json) until createService set `frameworkErrors`; a cursor timestamp that
+// Date.parse accepts but PostgreSQL does not ("0", "2020-02-30T00:00:00Z") was a 500 until
+// decodeCursor accepted only the timestamps it writes. The last two tests keep both fixed.
 
 const RUNS = Number(process.env.RELIABILITY_FC_RUNS ?? 200)
 const SEED = process.env.RELIABILITY_FC_SEED ? Number(process.env.RELIABILITY_FC_SEED) : undefined
@@ -381,7 +376,7 @@ describe('bad input to every route: no 5xx, problem+json, nothing written when r
     )
   })
 
-  it("known issue: a malformed percent-encoding in the path gets Fastify's own 400, not problem+json", async () => {
+  it('a malformed percent-encoding in the path is a 400 problem+json', async () => {
     const before = await checksum()
     const res = await request(`${api.origin}/v1/notes/%zz`, { agent: false, timeoutMs: 5000 })
     expect(res.status).toBe(400)
@@ -393,11 +388,11 @@ describe('bad input to every route: no 5xx, problem+json, nothing written when r
       contentType: res.headers['content-type'],
       body: res.body,
     })
-    expect(problemIssues(res).length, `now problem+json: ${res.body}`).toBeGreaterThan(0)
+    expect(problemIssues(res), res.body).toEqual([])
     expect(JSON.parse(res.body).code).toBe('FST_ERR_BAD_URL')
   })
 
-  it('known issue: a cursor timestamp that Date.parse accepts and PostgreSQL does not is a 500', async () => {
+  it('a cursor timestamp that Date.parse accepts and PostgreSQL does not is a 400, not a 500', async () => {
     const id = '00000000-0000-1000-8000-000000000000'
     const statuses: Record<string, number> = {}
     for (const t of [
@@ -419,10 +414,11 @@ describe('bad input to every route: no 5xx, problem+json, nothing written when r
         .join(', ')}`,
       { statuses },
     )
+    // Fixed: decodeCursor accepts only the timestamps it writes itself.
     expect(statuses['2020-01-01T00:00:00.000Z']).toBe(200)
-    // The defect, pinned: when this fails, decodeCursor rejects what PostgreSQL cannot parse (400);
-    // then let the cursor property send any text.
-    expect(statuses['0'], 'cursor "0" no longer a 500: the known issue is fixed').toBe(500)
+    for (const t of ['0', '1', 'Jan 1 2020', '2020-02-30T00:00:00Z', '+010000-01-01T00:00:00.000Z']) {
+      expect(statuses[t], t).toBe(400)
+    }
   })
 })
 

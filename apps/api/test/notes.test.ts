@@ -112,6 +112,15 @@ describe('/v1/notes', () => {
       expect(res.statusCode, q).toBe(400)
       expect(res.headers['content-type']).toMatch(PROBLEM)
     }
+    for (const t of ['0', '2020-02-30T00:00:00.000Z', '+010000-01-01T00:00:00.000Z']) {
+      const odd = Buffer.from(JSON.stringify([t, '00000000-0000-4000-8000-000000000000'])).toString(
+        'base64url',
+      )
+      expect((await app.inject({ method: 'GET', url: `/v1/notes?cursor=${odd}` })).statusCode, t).toBe(400)
+    }
+    const badPath = await app.inject({ method: 'GET', url: '/v1/notes/%zz' })
+    expect(badPath.statusCode).toBe(400)
+    expect(badPath.headers['content-type']).toMatch(PROBLEM)
     const forged = Buffer.from(JSON.stringify(['yesterday', 'nope'])).toString('base64url')
     const res = await app.inject({ method: 'GET', url: `/v1/notes?cursor=${forged}` })
     expect(res.json()).toMatchObject({ status: 400, code: 'API_INVALID_CURSOR' })

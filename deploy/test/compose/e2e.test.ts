@@ -217,7 +217,7 @@ describe('compose stack, end to end', () => {
     expect(own.length).toBeGreaterThan(layers.length)
 
     expect(inspect<string>(image, '.Config.User')).toBe('node')
-    expect(inspect<string[]>(image, '.Config.Cmd')).toEqual(['node', 'dist/server.js'])
+    expect(inspect<string[]>(image, '.Config.Cmd')).toEqual(['node', 'dist/server.bundle.js'])
     expect(inspect<{ Test: string[] }>(image, '.Config.Healthcheck').Test.join(' ')).toContain(READY_PATH)
 
     const tree = docker([

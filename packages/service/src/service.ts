@@ -14,7 +14,7 @@ import lifecycle from './plugins/lifecycle.js'
 import metrics from './plugins/metrics.js'
 import openapi from './plugins/openapi.js'
 import pressure from './plugins/pressure.js'
-import problems from './plugins/problem.js'
+import problems, { sendProblem } from './plugins/problem.js'
 import readiness from './plugins/readiness.js'
 import requestLog from './plugins/request-log.js'
 import security from './plugins/security.js'
@@ -64,6 +64,10 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     // the proxy sent them before it saw our readiness go 503.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Errors Fastify raises before routing (a malformed %-escape in the path…) are problem+json too.
+    frameworkErrors: (error, req, reply) => {
+      sendProblem(req, reply, { status: error.statusCode ?? 400, code: error.code, detail: error.message })
+    },
     ajv: { customOptions: { allErrors: true } },
     schemaController: { compilersFactory: { buildValidator: strictBodyValidators() as never } },
   }).withTypeProvider<TypeBoxTypeProvider>()
