@@ -1,6 +1,7 @@
 import { migrationsFolder } from '@stack/db'
 import { runMigrations } from '@stack/migrate'
 import { createTestDatabase, type TestDatabase } from '@stack/testing'
+import pg from 'pg'
 import { buildApp } from '../src/app.js'
 import { loadApiConfig } from '../src/config.js'
 
@@ -20,4 +21,21 @@ export async function testApp(env: Record<string, string>) {
   const app = await buildApp(testConfig(env))
   await app.ready()
   return app
+}
+
+/**
+ * Holds a row lock on a note from a session of the test's own until `release()`: a PATCH of that
+ * note then really is slow (it waits on the lock), with no test-only code in the app.
+ */
+export async function lockNote(databaseUrl: string, id: string) {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  await client.query('begin')
+  await client.query('select id from notes where id = $1 for update', [id])
+  return {
+    async release() {
+      await client.query('commit')
+      await client.end()
+    },
+  }
 }

@@ -3,10 +3,9 @@ import http from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { UNMATCHED_ROUTE } from '@stack/service'
 import { freePort, type TestDatabase } from '@stack/testing'
-import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../src/app.js'
-import { migratedDatabase, testConfig } from './helpers.js'
+import { lockNote, migratedDatabase, testConfig } from './helpers.js'
 
 // The API's /metrics after real traffic over real sockets, read back as a scraper reads it.
 
@@ -122,20 +121,6 @@ describe('request metrics', () => {
 })
 
 describe('pool metrics', () => {
-  /** Holds a row lock on the note from a session of the test's own until `release()`. */
-  async function lockNote(id: string) {
-    const client = new pg.Client({ connectionString: database.url })
-    await client.connect()
-    await client.query('begin')
-    await client.query('select id from notes where id = $1 for update', [id])
-    return {
-      async release() {
-        await client.query('commit')
-        await client.end()
-      },
-    }
-  }
-
   it('with DATABASE_POOL_MAX=1 and the connection held by a blocked PATCH, the next request waits and shows', async () => {
     const { url, scrape } = await listening({
       DATABASE_POOL_MAX: '1',
@@ -149,7 +134,7 @@ describe('pool metrics', () => {
     expect(idle.value('db_pool_idle_connections')).toBe(1)
     expect(idle.value('db_pool_waiting_requests')).toBe(0)
 
-    const lock = await lockNote(id)
+    const lock = await lockNote(database.url, id)
     const patch = fetch(`${url}/v1/notes/${id}`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json' },

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { TestDatabase } from '@stack/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migratedDatabase } from './helpers.js'
+import { lockNote, migratedDatabase } from './helpers.js'
 import { type Response, request, startServer } from './process.js'
 
 // These run the real built server (dist/server.js) as a child process and signal it for real, over
@@ -31,20 +31,6 @@ async function createNote(url: string, title: string): Promise<string> {
   const res = await request(`${url}/v1/notes`, { method: 'POST', body: { title } })
   expect(res.status).toBe(201)
   return JSON.parse(res.body).id
-}
-
-/** Holds a row lock on the note from another session until `release()`. */
-async function lockNote(id: string) {
-  const client = new pg.Client({ connectionString: database.url })
-  await client.connect()
-  await client.query('begin')
-  await client.query('select id from notes where id = $1 for update', [id])
-  return {
-    async release() {
-      await client.query('commit')
-      await client.end()
-    },
-  }
 }
 
 async function waitForBlockedUpdate(): Promise<void> {
@@ -90,7 +76,7 @@ describe('graceful shutdown of the real process', () => {
     const readId = await createNote(server.url, 'read me')
     const slowId = await createNote(server.url, 'slow')
 
-    const lock = await lockNote(slowId)
+    const lock = await lockNote(database.url, slowId)
     const slowAgent = new http.Agent({ keepAlive: true, maxSockets: 1 })
     const slow = request(`${server.url}/v1/notes/${slowId}`, {
       method: 'PATCH',
@@ -192,7 +178,7 @@ describe('graceful shutdown of the real process', () => {
   it('past SHUTDOWN_TIMEOUT_MS: exit 1 and a log line naming the request still open', async () => {
     const server = await startServer({ ...baseEnv(), SHUTDOWN_DELAY_MS: '200', SHUTDOWN_TIMEOUT_MS: '1000' })
     const id = await createNote(server.url, 'stuck')
-    const lock = await lockNote(id)
+    const lock = await lockNote(database.url, id)
     const stuck = request(`${server.url}/v1/notes/${id}`, {
       method: 'PATCH',
       body: { title: 'never' },
