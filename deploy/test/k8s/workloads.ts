@@ -166,29 +166,9 @@ export function parseQuantity(quantity: string | number): number {
   return Number(match[1]) * (binary[unit] ?? decimal[unit] ?? Number.NaN)
 }
 
-const durationUnits: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-}
+import { parseDuration } from '../duration.js'
 
-/** A Go duration ("60s", "1m30s") or a bare number of seconds, in milliseconds. */
-export function parseDuration(duration: string | number): number {
-  if (typeof duration === 'number' || /^\d+$/.test(duration)) return Number(duration) * 1000
-  let total = 0
-  let rest = duration
-  while (rest.length > 0) {
-    const match = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/.exec(rest)
-    if (!match?.[1] || !match[2]) throw new Error(`cannot parse duration "${duration}"`)
-    total += Number(match[1]) * (durationUnits[match[2]] ?? Number.NaN)
-    rest = rest.slice(match[0].length)
-  }
-  return total
-}
+export { parseDuration }
 
 /** An int-or-percent field (maxSurge, maxUnavailable) scaled to `total`, rounded up like the controllers do. */
 export function scaled(value: string | number | undefined, total: number, fallback: number): number {
