@@ -40,6 +40,24 @@ describe('load shedding', () => {
     }
   })
 
+  it('a forced RSS threshold sheds with reason rssBytes (the memory in use is over it too)', async () => {
+    // 1 byte: RSS and the memory in use are both over it on every sample.
+    const app = await testApp({
+      DATABASE_URL: database.url,
+      PRESSURE_MAX_RSS_BYTES: '1',
+      PRESSURE_SAMPLE_INTERVAL_MS: '100',
+    })
+    try {
+      await sleep(250)
+      const shed = await app.inject({ method: 'GET', url: '/v1/notes' })
+      expect(shed.statusCode).toBe(503)
+      expect(shed.json().detail).toMatch(/rssBytes/)
+      expect((await app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200)
+    } finally {
+      await app.close()
+    }
+  })
+
   it('with default thresholds nothing is shed', async () => {
     const app = await testApp({ DATABASE_URL: database.url, PRESSURE_SAMPLE_INTERVAL_MS: '100' })
     try {

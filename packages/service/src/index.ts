@@ -1,6 +1,12 @@
 export { NotFoundError, ServiceUnavailableError, ShedError } from './errors.js'
 export { type LoggerSettings, loggerOptions } from './logger.js'
-export { containerMemoryLimit, type MemoryThresholds, memoryThresholds } from './memory-limit.js'
+export {
+  containerMemoryLimit,
+  type MemorySample,
+  type MemoryThresholds,
+  memoryThresholds,
+  rssPressure,
+} from './memory-limit.js'
 // Type-only re-exports also bring each plugin's `declare module 'fastify'` decorators to users.
 export type { DatabasePluginOptions } from './plugins/database.js'
 export type { Lifecycle } from './plugins/lifecycle.js'

@@ -43,3 +43,25 @@ export function memoryThresholds(
     containerLimitBytes: limit,
   }
 }
+
+/** The parts of `process.memoryUsage()` that the RSS check reads. */
+export type MemorySample = Pick<NodeJS.MemoryUsage, 'rss' | 'heapUsed' | 'external'>
+
+/**
+ * The RSS check, made to end with the load. RSS alone latches: V8 and glibc keep the pages that a
+ * spike made them take, so RSS stays above the threshold long after the memory is garbage, and a
+ * replica that once crossed it would shed every request until restarted, though shedding cannot
+ * shrink those pages and new requests reuse them. So RSS over the threshold sheds only while the
+ * memory in use is over it too: what the process held at start besides JavaScript data (code,
+ * V8's and Node's own), plus the JavaScript heap in use and external memory (Buffers) now. The
+ * first sample is the baseline.
+ */
+export function rssPressure(maxRssBytes: number, baseline: MemorySample) {
+  const nonJs = Math.max(0, baseline.rss - baseline.heapUsed - baseline.external)
+  return {
+    inUse: (now: MemorySample) => nonJs + now.heapUsed + now.external,
+    isOver(now: MemorySample): boolean {
+      return maxRssBytes > 0 && now.rss > maxRssBytes && this.inUse(now) > maxRssBytes
+    },
+  }
+}

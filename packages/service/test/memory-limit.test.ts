@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { containerMemoryLimit, memoryThresholds } from '../src/index.js'
+import { containerMemoryLimit, memoryThresholds, rssPressure } from '../src/index.js'
 
 function cgroup(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'cgroup-'))
@@ -53,5 +53,30 @@ describe('memoryThresholds', () => {
       maxRssBytes: 5,
       maxHeapUsedBytes: 7,
     })
+  })
+})
+
+describe('rssPressure', () => {
+  // At start: 100 MiB RSS, of which 20 MiB heap in use and 2 MiB external: 78 MiB is not JS data.
+  const start = { rss: 100 * MiB, heapUsed: 20 * MiB, external: 2 * MiB }
+
+  it('sheds while RSS and the memory in use are both over the threshold', () => {
+    const check = rssPressure(160 * MiB, start)
+    const spike = { rss: 190 * MiB, heapUsed: 90 * MiB, external: 10 * MiB }
+    expect(check.inUse(spike)).toBe(178 * MiB)
+    expect(check.isOver(spike)).toBe(true)
+  })
+  it('stops shedding once the memory is garbage, though RSS stays up (V8 and glibc keep the pages)', () => {
+    const after = { rss: 185 * MiB, heapUsed: 25 * MiB, external: 2 * MiB }
+    expect(rssPressure(160 * MiB, start).isOver(after)).toBe(false)
+  })
+  it('does not shed below the RSS threshold, and is off at 0', () => {
+    const busy = { rss: 150 * MiB, heapUsed: 100 * MiB, external: 10 * MiB }
+    expect(rssPressure(160 * MiB, start).isOver(busy)).toBe(false)
+    expect(rssPressure(0, start).isOver({ rss: 2 ** 40, heapUsed: 2 ** 39, external: 0 })).toBe(false)
+  })
+  it('counts Buffers (external memory), not only the heap', () => {
+    const buffers = { rss: 200 * MiB, heapUsed: 20 * MiB, external: 90 * MiB }
+    expect(rssPressure(160 * MiB, start).isOver(buffers)).toBe(true)
   })
 })

@@ -3,7 +3,7 @@ import type { Config, pressureVars } from '@stack/config'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { ShedError } from '../errors.js'
-import { memoryThresholds } from '../memory-limit.js'
+import { memoryThresholds, rssPressure } from '../memory-limit.js'
 
 export interface PressureOptions {
   config: Config<typeof pressureVars>
@@ -17,8 +17,8 @@ declare module 'fastify' {
 
 /**
  * @fastify/under-pressure with our thresholds: a 503 with Retry-After and a problem body instead of
- * an OOM kill or minutes-long queues. No `healthCheck`: a database blip must not turn every route
- * into a 503 (readiness reports it instead). Probes opt out per route (see health.ts).
+ * an OOM kill or minutes-long queues. The database is not checked here: a blip must not turn every
+ * route into a 503 (readiness reports it instead). Probes opt out per route (see health.ts).
  */
 async function pressure(app: FastifyInstance, opts: PressureOptions) {
   const c = opts.config
@@ -28,18 +28,24 @@ async function pressure(app: FastifyInstance, opts: PressureOptions) {
   })
   const state = { shed: 0, thresholds }
   app.decorate('pressure', state)
+  // under-pressure's own RSS check latches after a spike (see rssPressure); ours runs as its
+  // health check, sampled as often as the others. It is the only health check here.
+  const rss = rssPressure(thresholds.maxRssBytes, process.memoryUsage())
 
   await app.register(underPressure, {
     maxEventLoopDelay: c.PRESSURE_MAX_EVENT_LOOP_DELAY_MS,
     maxEventLoopUtilization: c.PRESSURE_MAX_EVENT_LOOP_UTILIZATION,
     maxHeapUsedBytes: thresholds.maxHeapUsedBytes,
-    maxRssBytes: thresholds.maxRssBytes,
     sampleInterval: c.PRESSURE_SAMPLE_INTERVAL_MS,
+    ...(thresholds.maxRssBytes > 0 && {
+      healthCheck: async () => !rss.isOver(process.memoryUsage()),
+      healthCheckInterval: c.PRESSURE_SAMPLE_INTERVAL_MS,
+    }),
     retryAfter: c.PRESSURE_RETRY_AFTER_S,
     pressureHandler: async (_req, reply, type) => {
       state.shed++
       reply.header('retry-after', String(c.PRESSURE_RETRY_AFTER_S))
-      throw new ShedError(type)
+      throw new ShedError(type === 'healthCheck' ? 'rssBytes' : type)
     },
   })
   app.log.debug({ thresholds }, 'load shedding thresholds')
