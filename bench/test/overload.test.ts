@@ -14,10 +14,10 @@ import { migratedDatabase, problemIssues, request, startApi } from './support/se
 // (503 + Retry-After + problem+json) instead of queueing or dying, keep answering liveness as a
 // kubelet would probe it, and serve normally again once the load is gone.
 //
-// KNOWN ISSUE (second test): shedding on RSS does not end when the load does. RSS does not shrink
-// after a spike (V8 and malloc keep the pages), so a replica whose RSS once crossed
-// PRESSURE_MAX_RSS_BYTES answers 503 to every /v1 request from then on, while liveness and readiness
-// say it is fine. The second test pins that behaviour so that a fix shows up here.
+// The second test sets an RSS threshold. RSS does not shrink after a spike (V8 and malloc keep the
+// pages), so shedding on RSS alone latched: a replica whose RSS once crossed PRESSURE_MAX_RSS_BYTES
+// answered 503 to every /v1 request from then on (found by this test, fixed by rssPressure in
+// @stack/service).
 
 const CONNECTIONS = 200
 const LOAD_MS = Number(process.env.RELIABILITY_OVERLOAD_S ?? 20) * 1000
@@ -27,6 +27,10 @@ const LOAD_MS = Number(process.env.RELIABILITY_OVERLOAD_S ?? 20) * 1000
 const LIVENESS_TIMEOUT_MS = 2000
 const KUBELET_FAILURES = 3
 const HEAP_MB = 96
+// The young generation bounded too, as in production (compose.yaml, deploy/k8s): left to its default,
+// V8 grows it past a 96 MB old space under this load, and then runs mark-compacts back to back at
+// 100 % CPU long after the load is gone (seen here with --trace-gc).
+const NODE_ARGS = [`--max-old-space-size=${HEAP_MB}`, '--max-semi-space-size=16']
 
 let database: TestDatabase
 beforeAll(async () => {
@@ -46,6 +50,8 @@ interface Run {
   liveResults: { at: number; status?: number; ms: number; error?: string }[]
   recoveredMs: number
   rssAfter: [number, number | null][]
+  /** RSS when /v1 first answered 200 after the load (NaN if it never did). */
+  rssAtRecovery: number
   idleRss: number
   peakRss: number
   alive: boolean
@@ -54,10 +60,9 @@ interface Run {
 
 /** Starts the API with `env`, overloads it for `loadMs`, then waits up to `recoverMs` for a /v1 200. */
 async function overload(env: Record<string, string>, loadMs: number, recoverMs: number): Promise<Run> {
-  const nodeArgs = [`--max-old-space-size=${HEAP_MB}`]
   const api = await startApi(
     { DATABASE_URL: database.url, PRESSURE_SAMPLE_INTERVAL_MS: '100', ...env },
-    { nodeArgs },
+    { nodeArgs: NODE_ARGS },
   )
   await sleep(500)
   const idleRss = procMemory(api.child.pid, 'VmRSS')
@@ -95,10 +100,21 @@ async function overload(env: Record<string, string>, loadMs: number, recoverMs: 
     const sample = samples.find((x) => x.t >= stopping + sec * 1000)
     return [sec, sample ? Math.round(sample.rss / MB) : null]
   })
+  const rssAtRecovery = samples.find((x) => x.t >= stopping + recoveredMs)?.rss ?? Number.NaN
   const alive = api.child.child.exitCode === null
   const peakRss = procMemory(api.child.pid, 'VmHWM')
   const exit = await api.child.stop()
-  return { outcomes, liveResults, recoveredMs, rssAfter, idleRss, peakRss, alive, exitCode: exit.code }
+  return {
+    outcomes,
+    liveResults,
+    recoveredMs,
+    rssAfter,
+    rssAtRecovery,
+    idleRss,
+    peakRss,
+    alive,
+    exitCode: exit.code,
+  }
 }
 
 function summarize(run: Run) {
@@ -130,6 +146,7 @@ function figures(run: Run, s: ReturnType<typeof summarize>, extra: Record<string
   return {
     connections: CONNECTIONS,
     maxOldSpaceMB: HEAP_MB,
+    nodeArgs: NODE_ARGS.join(' '),
     byStatus: countBy(run.outcomes, outcomeKey),
     shedReasons: s.reasons,
     idleRssMB: Math.round(run.idleRss / MB),
@@ -187,20 +204,19 @@ describe('overload: blocking work and memory growth', () => {
     expect(run.exitCode).toBe(0)
   })
 
-  it('known issue: once RSS crossed PRESSURE_MAX_RSS_BYTES, shedding does not end with the load', async () => {
+  it('after a memory spike RSS stays over PRESSURE_MAX_RSS_BYTES, yet shedding ends with the load', async () => {
     const loadMs = Math.min(LOAD_MS, 10_000)
-    // The threshold from the idle RSS this build has on this machine: idle + 64 MB.
-    const first = await startApi(
-      { DATABASE_URL: database.url },
-      { nodeArgs: [`--max-old-space-size=${HEAP_MB}`] },
-    )
+    // The threshold from the idle RSS this build has on this machine: idle + 40 MB.
+    const first = await startApi({ DATABASE_URL: database.url }, { nodeArgs: NODE_ARGS })
     await sleep(500)
-    const rssLimit = Math.round(procMemory(first.child.pid, 'VmRSS') + 64 * MB)
+    const rssLimit = Math.round(procMemory(first.child.pid, 'VmRSS') + 40 * MB)
     await first.child.stop()
 
+    // Whether a request is shed for memory during the load depends on how much of the RSS is in use
+    // at a sample (apps/api/test/pressure.test.ts and rssPressure's tests cover that decision); what
+    // this test proves is that pages kept after the spike do not keep the replica shedding.
     const run = await overload(
       {
-        PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '100',
         PRESSURE_MAX_RSS_BYTES: String(rssLimit),
         PRESSURE_RETRY_AFTER_S: '2',
       },
@@ -216,19 +232,23 @@ describe('overload: blocking work and memory growth', () => {
           .map(([sec, mb]) => `${mb} MB at ${sec} s`)
           .join(', ')}; /v1 ` +
         (Number.isNaN(run.recoveredMs)
-          ? 'still shed 20 s after the load stopped (KNOWN ISSUE)'
-          : `200 again ${Math.round(run.recoveredMs)} ms after the load stopped`),
-      figures(run, s, { loadSeconds: loadMs / 1000, rssThresholdMB: Math.round(rssLimit / MB) }),
+          ? 'still shed 20 s after the load stopped'
+          : `200 again ${Math.round(run.recoveredMs)} ms after the load stopped, at an RSS of ${Math.round(run.rssAtRecovery / MB)} MB`),
+      figures(run, s, {
+        loadSeconds: loadMs / 1000,
+        rssThresholdMB: Math.round(rssLimit / MB),
+        rssAtRecoveryMB: Math.round(run.rssAtRecovery / MB),
+      }),
     )
     expect(run.alive).toBe(true)
-    expect(s.reasons.rssBytes ?? 0).toBeGreaterThan(0)
     expect(s.badShed.slice(0, 3)).toEqual([])
     expect(s.socketErrors.slice(0, 3)).toEqual([])
     expect(s.liveStreak).toBeLessThan(KUBELET_FAILURES)
     expect(s.liveFailures.length).toBeLessThanOrEqual(Math.ceil(run.liveResults.length / 100))
     expect(run.exitCode).toBe(0)
-    // The defect, pinned: when this fails, shedding on RSS recovers; assert recovery here instead.
-    expect(run.recoveredMs, 'shedding on RSS now ends with the load: the known issue is fixed').toBeNaN()
+    expect(run.recoveredMs).toBeLessThan(20_000)
+    // What makes this a test of the fix: RSS was still over the threshold when /v1 served again.
+    expect(run.rssAtRecovery).toBeGreaterThan(rssLimit)
   })
 })
 

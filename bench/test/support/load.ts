@@ -1,4 +1,5 @@
 import http from 'node:http'
+import { Worker } from 'node:worker_threads'
 import { type Response, request } from './server.js'
 
 export interface Call {
@@ -74,27 +75,65 @@ export function keepAliveLoad(options: {
   }
 }
 
+// The probe loop, in a thread of its own: a kubelet or a proxy is another process, so a probe's
+// latency must not include the load generator's own event-loop lag (this thread sends thousands of
+// requests a second). Plain JavaScript, so that the worker needs no TypeScript loader.
+const PROBE_WORKER = `
+const http = require('node:http')
+const { parentPort, workerData } = require('node:worker_threads')
+const { url, intervalMs, timeoutMs } = workerData
+const now = () => performance.timeOrigin + performance.now()
+let running = true
+parentPort.on('message', () => { running = false })
+function probe() {
+  return new Promise((resolve) => {
+    const at = now()
+    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      res.resume()
+      res.on('end', () => resolve({ at, status: res.statusCode, ms: now() - at }))
+      res.on('error', (err) => resolve({ at, ms: now() - at, error: err.message }))
+    })
+    req.on('timeout', () => req.destroy(new Error('no answer within ' + timeoutMs + ' ms')))
+    req.on('error', (err) => resolve({ at, ms: now() - at, error: err.message }))
+  })
+}
+;(async () => {
+  while (running) {
+    const result = await probe()
+    parentPort.postMessage(result)
+    await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - result.ms)))
+  }
+  parentPort.postMessage('done')
+})()
+`
+
+export interface ProbeResult {
+  /** performance.now() of this thread when the probe was sent. */
+  at: number
+  status?: number
+  ms: number
+  error?: string
+}
+
 /** Polls `url` every `intervalMs` on a fresh connection, as a probe does, until stopped. */
 export function poll(url: string, options: { intervalMs: number; timeoutMs: number }) {
-  const results: { at: number; status?: number; ms: number; error?: string }[] = []
-  let running = true
-  const loop = (async () => {
-    while (running) {
-      const at = performance.now()
-      try {
-        const res = await request(url, { agent: false, timeoutMs: options.timeoutMs })
-        results.push({ at, status: res.status, ms: performance.now() - at })
-      } catch (err) {
-        results.push({ at, ms: performance.now() - at, error: (err as Error).message })
-      }
-      await new Promise((r) => setTimeout(r, Math.max(0, options.intervalMs - (performance.now() - at))))
-    }
-  })()
+  const worker = new Worker(PROBE_WORKER, { eval: true, workerData: { url, ...options } })
+  const results: ProbeResult[] = []
+  const done = new Promise<void>((resolve, reject) => {
+    worker.on('message', (message: ProbeResult | 'done') => {
+      if (message === 'done') resolve()
+      // The worker's clock is wall time; this thread's performance.now() has another origin.
+      else results.push({ ...message, at: message.at - performance.timeOrigin })
+    })
+    worker.once('error', reject)
+  })
   return {
+    /** Filled as probes answer. */
     results,
     async stop() {
-      running = false
-      await loop
+      worker.postMessage('stop')
+      await done
+      await worker.terminate()
       return results
     },
   }
