@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { serverVars } from '@stack/config'
 import { appOfImage, imageRepository } from '../apps.js'
+import { describeHeap, v8Heap } from '../v8-heap.js'
 import {
   type Compose,
   isObject,
@@ -425,20 +426,19 @@ export const upstreamIdleTimeout: Check = (ctx) => {
   return problems
 }
 
-/** Node services have memory limits, and the V8 heap is sized well inside them. */
+/** Node services have memory limits, and both V8 generations are sized well inside them. */
 export const heapBelowLimit: Check = (ctx) =>
   services(ctx)
     .filter(runsNode)
     .flatMap((s) => {
       if (s.memoryLimitBytes === undefined) return [`${s.name}: has no memory limit`]
-      const m = /--max-old-space-size=(\d+)/.exec(s.environment.NODE_OPTIONS ?? '')
-      if (!m) return [`${s.name}: NODE_OPTIONS does not size the heap (--max-old-space-size)`]
-      const heap = Number(m[1]) * 1024 * 1024
+      const heap = v8Heap(s.environment.NODE_OPTIONS)
+      if (typeof heap === 'string') return [`${s.name}: ${heap}`]
       const limit = s.memoryLimitBytes
-      return heap <= limit * MAX_HEAP_SHARE
+      return heap.bytes <= limit * MAX_HEAP_SHARE
         ? []
         : [
-            `${s.name}: a ${m[1]} MiB heap is above ${MAX_HEAP_SHARE * 100} % of the ${limit / 1024 / 1024} MiB memory limit`,
+            `${s.name}: ${describeHeap(heap)} is above ${MAX_HEAP_SHARE * 100} % of the ${limit / 1024 / 1024} MiB memory limit`,
           ]
     })
 

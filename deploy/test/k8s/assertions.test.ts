@@ -56,7 +56,8 @@ const cases: Record<keyof typeof assertions, { fixture: string; message: RegExp 
   },
   assertHeapFitsMemoryLimit: {
     fixture: 'heap-above-limit.yaml',
-    message: /--max-old-space-size=512 MiB is above 80 % of the 512Mi limit/,
+    message:
+      /--max-old-space-size=512 \+ 3 × --max-semi-space-size=16 = 560 MiB is above 80 % of the 512Mi limit/,
   },
   assertNoServiceAccountToken: {
     fixture: 'service-account-token.yaml',

@@ -1,6 +1,7 @@
 import type { ISecret } from 'kubernetes-models/v1/Secret'
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount'
 import { appOfImage } from '../../apps.js'
+import { describeHeap, v8Heap } from '../../v8-heap.js'
 import { app } from '../app.js'
 import { type K8sObject, ofKind } from '../objects.js'
 import { isAppImage, parseQuantity, where, workloads } from '../workloads.js'
@@ -117,22 +118,19 @@ export function assertSecretFiles(objects: readonly K8sObject[]): void {
 
 /** V8's heap limit must sit well inside the cgroup limit, or the OOM killer fires before the GC. */
 export function assertHeapFitsMemoryLimit(objects: readonly K8sObject[]): void {
-  check('NODE_OPTIONS --max-old-space-size must fit the memory limit', (problems) => {
+  check('NODE_OPTIONS must size both V8 generations to fit the memory limit', (problems) => {
     for (const { w, c } of everyContainer(objects)) {
       if (!isAppImage(c.image)) continue
-      const options = c.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? ''
-      const heap = /--max-old-space-size=(\d+)/.exec(options)?.[1]
+      const heap = v8Heap(c.env?.find((e) => e.name === 'NODE_OPTIONS')?.value)
       const limit = c.resources?.limits?.memory
-      if (!heap) {
-        problems.push(`${where(w, c)}: NODE_OPTIONS does not set --max-old-space-size`)
+      if (typeof heap === 'string') {
+        problems.push(`${where(w, c)}: ${heap}`)
         continue
       }
       if (limit === undefined) continue // assertResources reports it
-      const heapBytes = Number(heap) * 2 ** 20
-      const limitBytes = parseQuantity(limit)
-      if (heapBytes > limitBytes * app.heapShare) {
+      if (heap.bytes > parseQuantity(limit) * app.heapShare) {
         problems.push(
-          `${where(w, c)}: --max-old-space-size=${heap} MiB is above ${app.heapShare * 100} % of the ${limit} limit`,
+          `${where(w, c)}: ${describeHeap(heap)} is above ${app.heapShare * 100} % of the ${limit} limit`,
         )
       }
     }
