@@ -10,7 +10,15 @@ interface Figures {
   node: string
 }
 
-const SCENARIOS: { id: string; title: string; proves: string; how: string; bar: string }[] = [
+const SCENARIOS: {
+  id: string
+  /** The test file, when it is not named after the scenario. */
+  file?: string
+  title: string
+  proves: string
+  how: string
+  bar: string
+}[] = [
   {
     id: 'sigterm',
     title: 'SIGTERM under keep-alive load',
@@ -32,16 +40,17 @@ const SCENARIOS: { id: string; title: string; proves: string; how: string; bar: 
     title: 'Overload: blocking work and memory growth',
     proves:
       'Under more work than one core can do, the API sheds (503 + Retry-After + problem+json) instead of queueing without bound or running out of memory; a kubelet would not restart it (liveness keeps answering within its 2 s timeout); it serves again by itself once the load stops.',
-    how: 'The server on one core with a 96 MB old space (--max-old-space-size=96) and low thresholds: PRESSURE_MAX_EVENT_LOOP_DELAY_MS=100, PRESSURE_MAX_HEAP_USED_BYTES=64 MB (idle heapUsed is ~17 MB), sampled every 100 ms. 200 connections for 20 s, half writing 10 000-character notes, half listing 100 of them (~1 MB of JSON per answer); liveness polled every 250 ms with a 2 s timeout. No test-only route.',
+    how: "The server on one core with a 96 MB old space and a bounded young generation (--max-old-space-size=96 --max-semi-space-size=16; left to its default, V8 grew the young generation past the old space and then ran mark-compacts back to back at 100 % CPU long after the load) and low thresholds: PRESSURE_MAX_EVENT_LOOP_DELAY_MS=100, PRESSURE_MAX_HEAP_USED_BYTES=64 MB (idle heapUsed is ~17 MB), sampled every 100 ms. 200 connections for 20 s, half writing 10 000-character notes, half listing 100 of them (~1 MB of JSON per answer); liveness polled every 250 ms with a 2 s timeout from a worker thread (a kubelet is another process: probes must not wait on the load generator's own event loop). No test-only route.",
     bar: 'process alive, exit 0 on SIGTERM afterwards; some 503s, each with Retry-After and problem+json; no other error status, no socket error; liveness as a kubelet sees it (deploy/k8s: 2 s timeout, 3 failures restart): never 3 failed probes in a row, at most 1 % over 2 s; /v1 200 again within 30 s of the load stopping.',
   },
   {
     id: 'overload-rss',
-    title: 'Known issue: shedding on RSS does not end with the load',
+    file: 'overload',
+    title: 'Shedding on RSS ends with the load',
     proves:
-      'Pins a defect found here. RSS does not shrink after a spike (V8 and malloc keep the pages), so once RSS has crossed PRESSURE_MAX_RSS_BYTES the replica answers 503 to every /v1 request from then on, while liveness and readiness say it is fine. In production the RSS threshold is 90 % of the container limit, so a spike near the limit turns a replica into one that only sheds until it is restarted.',
-    how: 'As the overload scenario for 10 s, with PRESSURE_MAX_RSS_BYTES = idle RSS + 64 MB instead of the heap threshold; /v1 is polled for 20 s after the load.',
-    bar: 'process alive, only 503 problem+json, liveness 200; the test asserts that /v1 is still shed 20 s later, so it fails (and must be turned into a recovery assertion) once the plumbing is fixed.',
+      'RSS does not shrink after a spike (V8 keeps its young generation committed, malloc its arenas), so shedding on RSS alone latched: found here, a replica whose RSS once crossed PRESSURE_MAX_RSS_BYTES answered 503 to every /v1 request until restarted. Fixed in @stack/service (rssPressure): RSS over the threshold sheds only while the memory in use (non-JS memory at start + heapUsed + external) is over it too.',
+    how: 'As the overload scenario for 10 s, with the event-loop delay limit at its default (1 s), PRESSURE_MAX_RSS_BYTES = idle RSS + 40 MB and no heap threshold of its own; /v1 is polled for 20 s after the load.',
+    bar: 'process alive, only 503 problem+json, liveness as above; /v1 200 again within 20 s while RSS is still over the threshold (the old check fails this).',
   },
   {
     id: 'bad-input',
@@ -49,23 +58,25 @@ const SCENARIOS: { id: string; title: string; proves: string; how: string; bar: 
     proves:
       'No input a client can send makes the API answer 5xx; every error is RFC 9457 problem+json (type, title, status equal to the HTTP status, detail, instance); a rejected request writes nothing (the whole notes table is checksummed before and after each request).',
     how: "Against the real process over real sockets (nothing between the bytes and the routes is skipped), 200 runs per property: POST /v1/notes with any JSON or non-JSON body, content type and headers (titles and bodies at 0, 1, 200, 201, 10 000, 10 001 characters, any JSON values, extra fields, __proto__); PATCH and DELETE /v1/notes/:id with any id and body; GET /v1/notes and /v1/notes/:id with any id and query string (including cursors that decode like ours); any method on any path with any headers; 1 MB, 2 MB and 20 MB bodies (413); raw bytes that may not be HTTP at all (only: no 5xx, the server lives on, since Node's parser answers those itself).",
-    bar: 'every property holds; two known defects are pinned in tests of their own (below).',
+    bar: 'every property holds; the two defects they found have tests of their own (below).',
   },
   {
-    id: 'known-bad-url',
-    title: 'Known issue: a malformed percent-encoding in the path is not problem+json',
+    id: 'bad-url',
+    file: 'bad-input',
+    title: 'A malformed percent-encoding in the path is a 400 problem+json',
     proves:
-      "Pins a defect found by the bad-input properties: `GET /v1/notes/%zz` is answered by Fastify's own FST_ERR_BAD_URL handler (400, application/json), not as problem+json, because createService sets no `frameworkErrors`. Nothing is written and nothing crashes.",
-    how: 'One request; the properties above send well-formed escapes only until this is fixed.',
-    bar: 'asserts the defect (400, not problem+json), so it fails once it is fixed; then let the properties send malformed escapes.',
+      "Found by the bad-input properties and fixed: `GET /v1/notes/%zz` was answered by Fastify's own FST_ERR_BAD_URL handler (400, plain JSON) until createService set `frameworkErrors`. The properties now send malformed escapes too.",
+    how: 'One request; the table is checksummed before and after.',
+    bar: '400, problem+json with code FST_ERR_BAD_URL, nothing written.',
   },
   {
-    id: 'known-bad-cursor',
-    title: 'Known issue: a cursor timestamp PostgreSQL cannot parse is a 500',
+    id: 'bad-cursor',
+    file: 'bad-input',
+    title: 'A cursor timestamp PostgreSQL cannot parse is a 400',
     proves:
-      'Pins a defect found by the bad-input properties: decodeCursor accepts any timestamp JavaScript\'s Date.parse accepts ("0", "1", "2020-02-30T00:00:00Z", "+010000-01-01T00:00:00.000Z"); PostgreSQL rejects those in the query and the API answers 500 (a problem+json that leaks nothing, but a 5xx for a client error).',
-    how: "GET /v1/notes?cursor= with the API's own cursor encoding around such timestamps; the cursor property sends timestamps the API could have issued and text Date.parse rejects until this is fixed.",
-    bar: 'asserts the defect (a 500 for "0"), so it fails once decodeCursor rejects such text with a 400.',
+      'Found by the bad-input properties and fixed: decodeCursor accepted any timestamp Date.parse accepts ("0", "2020-02-30T00:00:00Z", "+010000-01-01T00:00:00.000Z"), PostgreSQL rejected it in the query, and the API answered 500. It now accepts only the timestamps it writes itself.',
+    how: "GET /v1/notes?cursor= with the API's own cursor encoding around such timestamps, and one it could have issued.",
+    bar: '400 for each such timestamp, 200 for the well-formed one.',
   },
   {
     id: 'soak',
@@ -90,7 +101,7 @@ for (const s of SCENARIOS) {
   sections.push(
     `### ${s.title}`,
     '',
-    `\`bench/test/${s.id === 'overload-rss' ? 'overload' : s.id}.test.ts\`. ${s.proves}`,
+    `\`bench/test/${s.file ?? s.id}.test.ts\`. ${s.proves}`,
     '',
     `- **How:** ${s.how}`,
     `- **Bar:** ${s.bar}`,
