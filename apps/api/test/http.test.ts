@@ -169,6 +169,37 @@ describe('request ids, headers, CORS and OpenAPI', () => {
     expect(res.headers['access-control-allow-origin']).toBeUndefined()
   })
 
+  it('sends the same security headers on a 200, a 404 problem and a 415 problem', async () => {
+    const answers = [
+      await app.inject({ method: 'GET', url: '/health/live' }),
+      await app.inject({ method: 'GET', url: '/nope' }),
+      await app.inject({
+        method: 'POST',
+        url: '/v1/notes',
+        payload: '<note/>',
+        headers: { 'content-type': 'text/xml' },
+      }),
+    ]
+    expect(answers.map((r) => r.statusCode)).toEqual([200, 404, 415])
+    for (const res of answers) {
+      expect(res.headers).toMatchObject({
+        'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+        'cross-origin-opener-policy': 'same-origin',
+        'cross-origin-resource-policy': 'same-origin',
+        'origin-agent-cluster': '?1',
+        'referrer-policy': 'no-referrer',
+        'x-content-type-options': 'nosniff',
+        'x-dns-prefetch-control': 'off',
+        'x-download-options': 'noopen',
+        'x-frame-options': 'DENY',
+        'x-permitted-cross-domain-policies': 'none',
+        'x-xss-protection': '0',
+      })
+      expect(res.headers['strict-transport-security']).toBeUndefined()
+      expect(res.headers['x-powered-by']).toBeUndefined()
+    }
+  })
+
   it('answers CORS only for allow-listed origins', async () => {
     const other = await testApp({
       DATABASE_URL: database.url,
