@@ -15,6 +15,30 @@ function toNote(row: NoteRow) {
 
 /** /v1/notes: create, list (keyset pagination, newest first), read, update, delete. */
 const notesRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // The reads are prepared once: drizzle builds and renders their SQL here rather than per request,
+  // and pg prepares each name once per connection, so PostgreSQL parses and plans it once as well.
+  // (Named statements need session pooling: behind PgBouncer, use its transaction-mode support.)
+  const byId = app.db
+    .select()
+    .from(notes)
+    .where(eq(notes.id, sql.placeholder('id')))
+    .prepare('notes_by_id')
+  const newest = app.db
+    .select()
+    .from(notes)
+    .orderBy(desc(notes.createdAt), desc(notes.id))
+    .limit(sql.placeholder('limit'))
+    .prepare('notes_newest')
+  const olderThan = app.db
+    .select()
+    .from(notes)
+    .where(
+      sql`(${notes.createdAt}, ${notes.id}) < (${sql.placeholder('createdAt')}::timestamptz, ${sql.placeholder('id')}::uuid)`,
+    )
+    .orderBy(desc(notes.createdAt), desc(notes.id))
+    .limit(sql.placeholder('limit'))
+    .prepare('notes_older_than')
+
   app.post(
     '/',
     {
@@ -46,16 +70,9 @@ const notesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const { limit, cursor } = req.query
       const after = cursor ? decodeCursor(cursor) : undefined
-      const rows = await app.db
-        .select()
-        .from(notes)
-        .where(
-          after
-            ? sql`(${notes.createdAt}, ${notes.id}) < (${after.createdAt}::timestamptz, ${after.id}::uuid)`
-            : undefined,
-        )
-        .orderBy(desc(notes.createdAt), desc(notes.id))
-        .limit(limit + 1)
+      const rows = after
+        ? await olderThan.execute({ createdAt: after.createdAt, id: after.id, limit: limit + 1 })
+        : await newest.execute({ limit: limit + 1 })
       const items = rows.slice(0, limit)
       const last = items.at(-1)
       return { items: items.map(toNote), nextCursor: rows.length > limit && last ? encodeCursor(last) : null }
@@ -73,7 +90,7 @@ const notesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const [note] = await app.db.select().from(notes).where(eq(notes.id, req.params.id))
+      const [note] = await byId.execute({ id: req.params.id })
       if (!note) throw new NoteNotFoundError(req.params.id)
       return toNote(note)
     },
