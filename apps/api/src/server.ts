@@ -26,15 +26,18 @@ const tracing = config.OTEL_EXPORTER_OTLP_ENDPOINT
     })
   : undefined
 
-const [{ loggerOptions, serve }, { pino }, { buildApp }] = await Promise.all([
+const [{ logDestination, loggerOptions, serve }, { pino }, { buildApp }] = await Promise.all([
   import('@stack/service'),
   import('pino'),
   import('./app.js'),
 ])
-const logger = pino({
-  ...loggerOptions({ level: config.LOG_LEVEL, service: SERVICE_NAME, version: config.SERVICE_VERSION }),
-  ...(tracing ? { mixin: tracing.logFields } : {}),
-})
+const logger = pino(
+  {
+    ...loggerOptions({ level: config.LOG_LEVEL, service: SERVICE_NAME, version: config.SERVICE_VERSION }),
+    ...(tracing ? { mixin: tracing.logFields } : {}),
+  },
+  logDestination(config.LOG_BUFFER_BYTES),
+)
 const app = await buildApp(config, { logger })
 const code = await serve(app, config)
 await tracing?.shutdown()

@@ -12,6 +12,8 @@ export interface RunningServer {
   url: string
   logs: Record<string, unknown>[]
   stderr: () => string
+  /** How many reads of the server's stdout brought data: about how many writes it made. */
+  stdoutChunks: () => number
   /** Resolves with the exit code and when it happened (performance.now()). */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>
   waitForLog(msg: string | RegExp, timeoutMs?: number): Promise<Record<string, unknown>>
@@ -34,7 +36,9 @@ export async function startServer(
   }[] = []
   let buffer = ''
   let stderr = ''
+  let chunks = 0
   child.stdout?.on('data', (chunk) => {
+    chunks++
     buffer += chunk
     let nl = buffer.indexOf('\n')
     while (nl >= 0) {
@@ -86,6 +90,7 @@ export async function startServer(
     url: `http://127.0.0.1:${port}`,
     logs,
     stderr: () => stderr,
+    stdoutChunks: () => chunks,
     exited,
     waitForLog,
   }

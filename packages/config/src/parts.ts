@@ -10,6 +10,8 @@ export const serverVars = {
   HOST: str({ default: '0.0.0.0' }),
   PORT: port({ default: 3000 }),
   LOG_LEVEL: oneOf([...LEVELS], { default: 'info' }),
+  /** Log lines are written in chunks of this size, at least every 250 ms and at exit; 0 writes each at once. */
+  LOG_BUFFER_BYTES: int({ default: 4096, maximum: 1_048_576 }),
   /** Time between SIGTERM and closing the listener, while readiness already says 503. */
   SHUTDOWN_DELAY_MS: int({ default: 5000, maximum: 600_000 }),
   /** Hard deadline for closing once the delay is over; past it the process exits 1. */
