@@ -58,7 +58,8 @@ function defaultCpus(): { loadgen: string; server: string; pg: string } {
 
 export function parseOptions(argv = process.argv.slice(2), env = process.env): Options {
   const { values } = parseArgs({
-    args: argv,
+    // `pnpm bench -- --cases live` hands the separator on to the script.
+    args: argv[0] === '--' ? argv.slice(1) : argv,
     options: {
       'duration-s': { type: 'string' },
       connections: { type: 'string' },
