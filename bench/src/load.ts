@@ -1,5 +1,7 @@
-import http from 'node:http'
+import { once } from 'node:events'
+import { Worker } from 'node:worker_threads'
 import autocannon from 'autocannon'
+import type { PacedJob } from './paced.js'
 import { type Latency, summarize } from './stats.js'
 
 export interface LoadResult extends Latency {
@@ -111,77 +113,23 @@ export interface PacedOptions {
  * An open-loop, constant-rate load (as wrk2 does it): request i is due at start + i/rate, and its
  * latency is measured from when it was due, so a stall is charged to every request it delayed
  * (no coordinated omission). autocannon's `overallRate` is not even: each connection sends its
- * per-second quota back to back and then waits for the next second.
+ * per-second quota back to back and then waits for the next second. Runs in a worker thread.
  */
 export async function pacedLoad(options: PacedOptions): Promise<LoadResult & { sentRate: number }> {
-  if (options.warmupS) await runPaced({ ...options, durationS: options.warmupS })
-  return runPaced(options)
-}
-
-async function runPaced(options: PacedOptions): Promise<LoadResult & { sentRate: number }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections })
-  const { request } = options
-  const latencies: number[] = []
-  const statusCodes: Record<string, number> = {}
-  let socketErrors = 0
-  let inflight = 0
-  let sent = 0
-  const interval = 1000 / options.rate
-  const started = performance.now()
-  const end = started + options.durationS * 1000
-
-  const send = (due: number) => {
-    inflight++
-    const path = typeof request.path === 'string' ? request.path : request.path()
-    const req = http.request(
-      `${options.origin}${path}`,
-      {
-        method: request.method ?? 'GET',
-        agent,
-        headers: request.body === undefined ? {} : { 'content-type': 'application/json' },
-      },
-      (res) => {
-        res.resume()
-        res.on('end', () => {
-          inflight--
-          latencies.push(performance.now() - due)
-          const code = String(res.statusCode)
-          statusCodes[code] = (statusCodes[code] ?? 0) + 1
-        })
-      },
-    )
-    req.on('error', () => {
-      inflight--
-      socketErrors++
-    })
-    req.end(request.body)
+  const { request, ...rest } = options
+  const count = Math.ceil(options.rate * (options.durationS + (options.warmupS ?? 0))) + 1
+  const job: PacedJob = {
+    ...rest,
+    method: request.method ?? 'GET',
+    paths: typeof request.path === 'string' ? [request.path] : Array.from({ length: count }, request.path),
+    ...(request.body === undefined ? {} : { body: request.body }),
   }
-
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const now = performance.now()
-      const dueNow = Math.floor((Math.min(now, end) - started) / interval)
-      while (sent < dueNow) send(started + sent++ * interval)
-      if (now < end) setTimeout(tick, 1)
-      else resolve()
-    }
-    tick()
-  })
-  while (inflight > 0) await new Promise((r) => setTimeout(r, 5))
-  agent.destroy()
-  const seconds = (performance.now() - started) / 1000
-  const total = Object.values(statusCodes).reduce((a, b) => a + b, 0)
-  const non2xx = Object.entries(statusCodes)
-    .filter(([code]) => !code.startsWith('2'))
-    .reduce((a, [, n]) => a + n, 0)
-  return {
-    requests: total,
-    rps: total / options.durationS,
-    sentRate: sent / options.durationS,
-    non2xx,
-    socketErrors,
-    statusCodes,
-    seconds,
-    ...summarize(latencies),
+  // In a thread of its own (see paced.ts).
+  const worker = new Worker(new URL('./paced.js', import.meta.url), { workerData: job })
+  try {
+    const [result] = (await once(worker, 'message')) as [LoadResult & { sentRate: number }]
+    return result
+  } finally {
+    await worker.terminate()
   }
 }

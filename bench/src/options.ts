@@ -8,6 +8,8 @@ export interface Options {
   durationS: number
   connections: number
   warmupS: number
+  /** Warm-up of case 4 at 70 %: longer, since it measures a steady-state tail. */
+  pacedWarmupS: number
   /** Cold starts measured for start -> ready. */
   starts: number
   notes: number
@@ -31,6 +33,7 @@ const HELP = `pnpm bench [-- options]     (each option also reads BENCH_<NAME> f
   --duration-s N        seconds per measured run (BENCH_DURATION_S, default 10)
   --connections N       keep-alive connections (BENCH_CONNECTIONS, default 50)
   --warmup-s N          unmeasured seconds before each run (BENCH_WARMUP_S, default min(3, duration/2))
+  --paced-warmup-s N    warm-up of case 4 at 70 %, at its rate (BENCH_PACED_WARMUP_S, default 10)
   --starts N            cold starts for start -> ready (BENCH_STARTS, default 5)
   --notes N             notes seeded (BENCH_NOTES, default 10000)
   --cases a,b           subset of ${CASES.join(',')} (BENCH_CASES)
@@ -64,6 +67,7 @@ export function parseOptions(argv = process.argv.slice(2), env = process.env): O
       'duration-s': { type: 'string' },
       connections: { type: 'string' },
       'warmup-s': { type: 'string' },
+      'paced-warmup-s': { type: 'string' },
       starts: { type: 'string' },
       notes: { type: 'string' },
       cases: { type: 'string' },
@@ -111,6 +115,7 @@ export function parseOptions(argv = process.argv.slice(2), env = process.env): O
     durationS,
     connections: num('connections', 'CONNECTIONS', 50),
     warmupS: num('warmup-s', 'WARMUP_S', Math.min(3, durationS / 2)),
+    pacedWarmupS: num('paced-warmup-s', 'PACED_WARMUP_S', 10),
     starts: Math.max(1, num('starts', 'STARTS', 5)),
     notes: Math.max(1, num('notes', 'NOTES', 10_000)),
     cases: cases as CaseName[],

@@ -36,6 +36,7 @@ export interface BenchResults {
     durationS: number
     connections: number
     warmupS: number
+    pacedWarmupS?: number
     notes: number
     entry: string
     cores: { loadgen: string; server: string; postgres: string }
@@ -218,7 +219,7 @@ export function markdown(r: BenchResults): string {
     `- Machine: ${m.cpu}, ${m.cores} cores${m.virtualized ? ' (virtual machine)' : ''}, ${m.memoryGiB} GiB, ${m.kernel}`,
     `- Revision: ${r.revision}; 1-minute load average ${r.loadAverage.before} before the run, ${r.loadAverage.after} after (${r.machine.cores} = every core busy)`,
     `- Versions: Node ${v.node}, Fastify ${v.fastify}, pg ${v.pg}, drizzle-orm ${v['drizzle-orm']}, PostgreSQL ${v.postgres}, autocannon ${v.autocannon}`,
-    `- Load: ${s.connections} keep-alive connections, ${s.durationS} s measured after ${s.warmupS} s of warm-up, a fresh server per case; API build: ${s.entry === 'bundle' ? 'dist/server.bundle.js' : 'dist/server.js'}, LOG_LEVEL=info, DATABASE_POOL_MAX=10; ${s.notes} notes seeded`,
+    `- Load: ${s.connections} keep-alive connections, ${s.durationS} s measured after ${s.warmupS} s of warm-up, a fresh server per case (case 4 at 70 % after ${s.pacedWarmupS ?? s.warmupS} s of warm-up at its rate); API build: ${s.entry === 'bundle' ? 'dist/server.bundle.js' : 'dist/server.js'}, LOG_LEVEL=info, DATABASE_POOL_MAX=10; ${s.notes} notes seeded`,
     `- Cores: load generator ${s.cores.loadgen || 'any'}, server under test ${s.cores.server || 'any'}, PostgreSQL ${s.cores.postgres || 'any'} (${s.postgres})${s.pinned ? '' : ' (taskset missing: nothing pinned)'}`,
     ...(r.postgresWaits.length > 0
       ? [
