@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import http from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '@stack/testing'
 
@@ -98,42 +97,4 @@ export async function startServer(
   return server
 }
 
-export interface Response {
-  status: number
-  headers: http.IncomingHttpHeaders
-  body: string
-}
-
-/** One HTTP request through `agent` (keep-alive sockets shared across calls). */
-export function request(
-  url: string,
-  options: {
-    method?: string
-    agent?: http.Agent | false
-    body?: unknown
-    headers?: Record<string, string>
-  } = {},
-): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const payload = options.body === undefined ? undefined : JSON.stringify(options.body)
-    const req = http.request(
-      url,
-      {
-        method: options.method ?? 'GET',
-        agent: options.agent,
-        headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...options.headers },
-      },
-      (res) => {
-        let body = ''
-        res.setEncoding('utf8')
-        res.on('data', (d) => {
-          body += d
-        })
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
-        res.on('error', reject)
-      },
-    )
-    req.on('error', reject)
-    req.end(payload)
-  })
-}
+export { type Response, request } from '@stack/testing'

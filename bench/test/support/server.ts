@@ -1,7 +1,6 @@
-import http from 'node:http'
 import { migrationsFolder } from '@stack/db'
 import { runMigrations } from '@stack/migrate'
-import { createTestDatabase, freePort, type TestDatabase } from '@stack/testing'
+import { createTestDatabase, freePort, type Response, request, type TestDatabase } from '@stack/testing'
 import { API_ENTRIES, type ApiEntry, type Child, spawnNode } from '../../src/proc.js'
 
 /** Which build the suite runs: the production bundle unless RELIABILITY_ENTRY=tsc. */
@@ -67,58 +66,7 @@ export async function migratedDatabase(adminUrl?: string): Promise<TestDatabase>
   return database
 }
 
-export interface Response {
-  status: number
-  headers: http.IncomingHttpHeaders
-  body: string
-}
-
-export interface RequestOptions {
-  method?: string
-  agent?: http.Agent | false
-  /** A string is sent as it is; anything else as JSON. */
-  body?: unknown
-  headers?: Record<string, string>
-  timeoutMs?: number
-}
-
-/** One HTTP request; rejects on a socket error or after `timeoutMs`. */
-export function request(url: string, options: RequestOptions = {}): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const payload =
-      options.body === undefined
-        ? undefined
-        : typeof options.body === 'string' || Buffer.isBuffer(options.body)
-          ? options.body
-          : JSON.stringify(options.body)
-    const req = http.request(
-      url,
-      {
-        method: options.method ?? 'GET',
-        agent: options.agent,
-        headers: {
-          ...(payload !== undefined && typeof options.body !== 'string'
-            ? { 'content-type': 'application/json' }
-            : {}),
-          ...options.headers,
-        },
-        timeout: options.timeoutMs,
-      },
-      (res) => {
-        let body = ''
-        res.setEncoding('utf8')
-        res.on('data', (d) => {
-          body += d
-        })
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
-        res.on('error', reject)
-      },
-    )
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)))
-    req.on('error', reject)
-    req.end(payload)
-  })
-}
+export { type RequestOptions, type Response, request } from '@stack/testing'
 
 /** RFC 9457 members every error response must carry, with `status` equal to the HTTP status. */
 export function problemIssues(res: Response): string[] {
