@@ -1,5 +1,5 @@
 export { NotFoundError, ServiceUnavailableError, ShedError } from './errors.js'
-export { LOG_FLUSH_INTERVAL_MS, type LoggerSettings, logDestination, loggerOptions } from './logger.js'
+export { type LoggerSettings, logDestination, loggerOptions } from './logger.js'
 export {
   containerMemoryLimit,
   type MemorySample,

@@ -33,7 +33,7 @@ export function loggerOptions(settings: LoggerSettings): LoggerOptions {
 }
 
 /** How often a buffered log is written out even when the buffer is not full. */
-export const LOG_FLUSH_INTERVAL_MS = 250
+const LOG_FLUSH_INTERVAL_MS = 250
 
 /**
  * stdout for pino. With `bufferBytes` > 0 lines are collected and written in chunks of that size,
