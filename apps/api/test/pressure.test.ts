@@ -69,4 +69,18 @@ describe('load shedding', () => {
       await app.close()
     }
   })
+
+  it('the default heap threshold is 90 % of the old space that NODE_OPTIONS gives V8', async () => {
+    // As compose.yaml and deploy/k8s set it. Not 90 % of heap_size_limit, which counts the young
+    // generation too: this process's own V8 limit is not read when the option names the old space.
+    const app = await testApp({
+      DATABASE_URL: database.url,
+      NODE_OPTIONS: '--max-old-space-size=160 --max-semi-space-size=8',
+    })
+    try {
+      expect(app.pressure.thresholds.maxHeapUsedBytes).toBe(Math.floor(160 * 1024 * 1024 * 0.9))
+    } finally {
+      await app.close()
+    }
+  })
 })

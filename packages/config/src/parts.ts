@@ -34,13 +34,15 @@ export const serverVars = {
 export const pressureVars = {
   PRESSURE_MAX_EVENT_LOOP_DELAY_MS: int({ default: 1000 }),
   PRESSURE_MAX_EVENT_LOOP_UTILIZATION: num({ default: 0.98, maximum: 1 }),
-  /** 0 derives the limit from V8's heap limit. */
+  /** 0 derives the limit from V8's old-generation limit. */
   PRESSURE_MAX_HEAP_USED_BYTES: int({ default: 0 }),
   /** 0 derives the limit from the container's memory limit, or turns the check off when there is none. */
   PRESSURE_MAX_RSS_BYTES: int({ default: 0 }),
   PRESSURE_RETRY_AFTER_S: int({ default: 10, minimum: 1, maximum: 3600 }),
   // Well above under-pressure's 10 ms histogram resolution: a window without a sample reads as an infinite delay.
   PRESSURE_SAMPLE_INTERVAL_MS: int({ default: 1000, minimum: 100, maximum: 60_000 }),
+  /** Node's own variable, read (never set) for V8's heap sizes: the heap threshold is 90 % of the old space. */
+  NODE_OPTIONS: str({ default: '', minLength: 0 }),
 }
 
 /** Prometheus metrics of @stack/service, on a port of their own that the proxy never routes to. */

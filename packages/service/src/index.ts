@@ -5,6 +5,7 @@ export {
   type MemorySample,
   type MemoryThresholds,
   memoryThresholds,
+  oldGenerationLimit,
   rssPressure,
 } from './memory-limit.js'
 // Type-only re-exports also bring each plugin's `declare module 'fastify'` decorators to users.

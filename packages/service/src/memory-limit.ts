@@ -27,15 +27,47 @@ export interface MemoryThresholds {
   containerLimitBytes: number | undefined
 }
 
+const MiB = 1024 * 1024
+
+/** The last `--name=<MiB>` among V8 options (V8 takes no "--name value" form; the last one wins). */
+function v8SizeFlag(nodeOptions: readonly string[], name: string): number | undefined {
+  const flag = new RegExp(`^--${name.replaceAll('-', '[-_]')}=(\\d+)$`)
+  let mb: number | undefined
+  for (const option of nodeOptions) {
+    const match = flag.exec(option)
+    if (match) mb = Number(match[1])
+  }
+  return mb !== undefined && mb > 0 ? mb * MiB : undefined
+}
+
+/**
+ * The old generation's limit: what V8 runs out of before it ends the process. heap_size_limit also
+ * counts the young generation (3 semi-spaces: two for scavenges, one for new large objects), which
+ * Node 24 sizes from the memory it sees unless --max-semi-space-size says otherwise: under
+ * --max-old-space-size=160 alone, 3 MiB of the limit in a 512 MiB container, 96 MiB in a 2 GiB one,
+ * 192 MiB on a 24 GiB machine. With neither option V8's split is unknown, and heap_size_limit is the
+ * answer. `nodeOptions`: NODE_OPTIONS first, then the command line's options, which win.
+ */
+export function oldGenerationLimit(heapLimit: number, nodeOptions: readonly string[]): number {
+  const old = v8SizeFlag(nodeOptions, 'max-old-space-size')
+  if (old !== undefined) return Math.min(old, heapLimit)
+  const semiSpace = v8SizeFlag(nodeOptions, 'max-semi-space-size')
+  return semiSpace !== undefined && heapLimit > 3 * semiSpace ? heapLimit - 3 * semiSpace : heapLimit
+}
+
 /**
  * Shedding starts before the kernel's OOM killer or V8's heap limit would end the process: at 90 % of
- * the container limit for RSS and 90 % of V8's heap limit for the heap. Explicit values win; with no
- * container limit the RSS check is off (0).
+ * the container limit for RSS, and for the heap at 90 % of the old generation's limit. 90 % of
+ * heap_size_limit came too late or never: heapUsed is the old space in use plus the live part of
+ * one semi-space, so under compose's --max-old-space-size=160 --max-semi-space-size=8 (limit
+ * 184 MiB) it reached 165.6 MiB only with the old space at least 94 % full, and under
+ * --max-old-space-size=96 --max-semi-space-size=16 (bench/test/overload.test.ts) not at all.
+ * Explicit values win; with no container limit the RSS check is off (0).
  */
 export function memoryThresholds(
   explicit: { maxRssBytes: number; maxHeapUsedBytes: number },
   limit = containerMemoryLimit(),
-  heapLimit = getHeapStatistics().heap_size_limit,
+  heapLimit = oldGenerationLimit(getHeapStatistics().heap_size_limit, process.execArgv),
 ): MemoryThresholds {
   return {
     maxRssBytes: explicit.maxRssBytes || (limit ? Math.floor(limit * 0.9) : 0),

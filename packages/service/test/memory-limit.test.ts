@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { containerMemoryLimit, memoryThresholds, rssPressure } from '../src/index.js'
+import { containerMemoryLimit, memoryThresholds, oldGenerationLimit, rssPressure } from '../src/index.js'
 
 function cgroup(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'cgroup-'))
@@ -34,7 +35,7 @@ describe('containerMemoryLimit', () => {
 })
 
 describe('memoryThresholds', () => {
-  it('derives RSS and heap limits from the container limit', () => {
+  it('derives RSS and heap limits from the container limit and the old generation', () => {
     expect(memoryThresholds({ maxRssBytes: 0, maxHeapUsedBytes: 0 }, 512 * MiB, 2048 * MiB)).toEqual({
       maxRssBytes: Math.floor(512 * MiB * 0.9),
       maxHeapUsedBytes: Math.floor(512 * MiB * 0.9),
@@ -53,6 +54,45 @@ describe('memoryThresholds', () => {
       maxRssBytes: 5,
       maxHeapUsedBytes: 7,
     })
+  })
+})
+
+describe('oldGenerationLimit', () => {
+  // Against V8 itself: a real node started with these options, its heap_size_limit read back.
+  const heapLimit = (args: string[], nodeOptions = '') =>
+    Number(
+      execFileSync(process.execPath, [...args, '-p', 'v8.getHeapStatistics().heap_size_limit'], {
+        env: { NODE_OPTIONS: nodeOptions },
+        encoding: 'utf8',
+      }),
+    )
+  const options = (args: string[], nodeOptions: string) => [...nodeOptions.split(/\s+/), ...args]
+
+  it.each([
+    [['--max-old-space-size=96', '--max-semi-space-size=16'], '', 96],
+    [['--max-old-space-size=160'], '', 160],
+    [['--max-semi-space-size=8'], '--max-old-space-size=160', 160],
+    [['--max-old-space-size=320'], '--max-old-space-size=100 --max-semi-space-size=2', 320],
+    [['--max_old_space_size=64', '--max_semi_space_size=4'], '', 64],
+  ])('is the old space V8 was given: %j, NODE_OPTIONS "%s"', (args, nodeOptions, oldMiB) => {
+    const limit = heapLimit(args, nodeOptions)
+    expect(limit).toBeGreaterThan(oldMiB * MiB)
+    expect(oldGenerationLimit(limit, options(args, nodeOptions))).toBe(oldMiB * MiB)
+  })
+
+  it('takes 3 semi-spaces off heap_size_limit when only --max-semi-space-size is known', () => {
+    // V8's own arithmetic, checked with an old space given to V8 but not to the function.
+    for (const semi of [2, 8, 16, 64]) {
+      const limit = heapLimit(['--max-old-space-size=128', `--max-semi-space-size=${semi}`])
+      expect(oldGenerationLimit(limit, [`--max-semi-space-size=${semi}`])).toBe(128 * MiB)
+    }
+  })
+
+  it('is heap_size_limit without either option, and ignores what V8 would reject', () => {
+    expect(oldGenerationLimit(4288 * MiB, ['--enable-source-maps'])).toBe(4288 * MiB)
+    expect(oldGenerationLimit(4288 * MiB, ['--max-old-space-size', '160', '--max-semi-space-size=x'])).toBe(
+      4288 * MiB,
+    )
   })
 })
 

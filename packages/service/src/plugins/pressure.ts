@@ -1,9 +1,10 @@
+import { getHeapStatistics } from 'node:v8'
 import underPressure from '@fastify/under-pressure'
 import type { Config, pressureVars } from '@stack/config'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { ShedError } from '../errors.js'
-import { memoryThresholds, rssPressure } from '../memory-limit.js'
+import { containerMemoryLimit, memoryThresholds, oldGenerationLimit, rssPressure } from '../memory-limit.js'
 
 export interface PressureOptions {
   config: Config<typeof pressureVars>
@@ -22,10 +23,14 @@ declare module 'fastify' {
  */
 async function pressure(app: FastifyInstance, opts: PressureOptions) {
   const c = opts.config
-  const thresholds = memoryThresholds({
-    maxRssBytes: c.PRESSURE_MAX_RSS_BYTES,
-    maxHeapUsedBytes: c.PRESSURE_MAX_HEAP_USED_BYTES,
-  })
+  const thresholds = memoryThresholds(
+    { maxRssBytes: c.PRESSURE_MAX_RSS_BYTES, maxHeapUsedBytes: c.PRESSURE_MAX_HEAP_USED_BYTES },
+    containerMemoryLimit(),
+    oldGenerationLimit(getHeapStatistics().heap_size_limit, [
+      ...c.NODE_OPTIONS.split(/\s+/),
+      ...process.execArgv,
+    ]),
+  )
   const state = { shed: 0, thresholds }
   app.decorate('pressure', state)
   // under-pressure's own RSS check latches after a spike (see rssPressure); ours runs as its
