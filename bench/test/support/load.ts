@@ -30,6 +30,11 @@ export function keepAliveLoad(options: {
   connections: number
   next: () => Call
   timeoutMs?: number
+  /**
+   * Opens every connection first with a GET of this path (not recorded), and starts the load once
+   * all are open: a proxy's upstream pool that is already there when the load comes.
+   */
+  openWith?: string
 }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections })
   const outcomes: Outcome[] = []
@@ -45,7 +50,21 @@ export function keepAliveLoad(options: {
       ...(error ? { error: error.message } : {}),
     })
   }
+  let opened = 0
+  let allOpen: () => void = () => {}
+  const open = new Promise<void>((resolve) => {
+    allOpen = resolve
+  })
   const worker = async () => {
+    if (options.openWith !== undefined) {
+      // A failure here only means the load opens that connection itself.
+      await request(`${options.origin}${options.openWith}`, {
+        agent,
+        timeoutMs: options.timeoutMs ?? 30_000,
+      }).catch(() => undefined)
+      if (++opened === options.connections) allOpen()
+      await open
+    }
     while (sending) {
       const call = options.next()
       const sent = performance.now()
@@ -63,8 +82,11 @@ export function keepAliveLoad(options: {
     }
   }
   const workers = Array.from({ length: options.connections }, worker)
+  if (options.openWith === undefined) allOpen()
   return {
     outcomes,
+    /** Resolves once every connection is open (at once without `openWith`). */
+    open,
     /** Stops sending new requests; resolves when every request in flight has ended. */
     async stop() {
       sending = false
