@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { getHeapStatistics } from 'node:v8'
 
 // cgroup v1 reports "no limit" as a page-rounded 2^63 - 1; anything this large is not a limit.
 const NO_LIMIT = 2 ** 60
@@ -62,12 +61,14 @@ export function oldGenerationLimit(heapLimit: number, nodeOptions: readonly stri
  * one semi-space, so under compose's --max-old-space-size=160 --max-semi-space-size=8 (limit
  * 184 MiB) it reached 165.6 MiB only with the old space at least 94 % full, and under
  * --max-old-space-size=96 --max-semi-space-size=16 (bench/test/overload.test.ts) not at all.
- * Explicit values win; with no container limit the RSS check is off (0).
+ * Explicit values win; with no container limit the RSS check is off (0). `limit` is the container's
+ * (containerMemoryLimit), `heapLimit` the old generation's (oldGenerationLimit): the caller reads
+ * them, so that this stays a rule of numbers.
  */
 export function memoryThresholds(
   explicit: { maxRssBytes: number; maxHeapUsedBytes: number },
-  limit = containerMemoryLimit(),
-  heapLimit = oldGenerationLimit(getHeapStatistics().heap_size_limit, process.execArgv),
+  limit: number | undefined,
+  heapLimit: number,
 ): MemoryThresholds {
   return {
     maxRssBytes: explicit.maxRssBytes || (limit ? Math.floor(limit * 0.9) : 0),
