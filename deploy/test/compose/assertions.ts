@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { isAbsolute, relative } from 'node:path'
 import { serverVars } from '@stack/config'
 import { appOfImage, imageRepository } from '../apps.js'
 import { describeHeap, v8Heap } from '../v8-heap.js'
@@ -6,6 +7,7 @@ import {
   type Compose,
   isObject,
   isProxy,
+  mountSource,
   parseDuration,
   type Service,
   type TraefikConfig,
@@ -476,14 +478,45 @@ export const trustProxy: Check = (ctx) =>
     return value === 'false' || value === '' ? [`${s.name}: TRUST_PROXY is off behind Traefik`] : []
   })
 
-/** Production: a Let's Encrypt resolver with storage on a volume, HSTS, strict SNI. */
+/** A comma-separated label or flag value as a list. */
+const list = (value: string | undefined) =>
+  (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)
+
+/**
+ * What Traefik applies to a router: its own TLS labels, or else the `http.tls.*` defaults of its entry
+ * point (a router with any tls label of its own, even `tls=true`, takes none of them), and the entry
+ * point's `http.middlewares` before its own in either case (Traefik's applyModel).
+ */
+function effectiveRouter(ctx: Context, props: Map<string, string>) {
+  const ownTls = [...props.keys()].some((k) => k === 'tls' || k.startsWith('tls.'))
+  const entryPoint = list(props.get('entrypoints'))[0]?.toLowerCase()
+  const fromEntryPoint = (key: string) =>
+    entryPoint ? ctx.traefik.flags.get(`entrypoints.${entryPoint}.http.${key}`) : undefined
+  return {
+    resolver: ownTls ? props.get('tls.certresolver') : fromEntryPoint('tls.certresolver'),
+    options: ownTls ? props.get('tls.options') : fromEntryPoint('tls.options'),
+    middlewares: [...list(fromEntryPoint('middlewares')), ...list(props.get('middlewares'))],
+  }
+}
+
+/** Names no public DNS resolves (RFC 2606, RFC 6761): a router for one is reachable by its Host header only. */
+const NOT_PUBLIC = /(^|\.)(localhost|local|internal)$/i
+
+/** Production: a Let's Encrypt resolver with storage on a volume, HSTS, strict SNI, public host names. */
 export const productionTls: Check = (ctx) => {
   const problems: string[] = []
   const objects = labelObjects(ctx)
   const proxy = ctx.traefik.service
   const fileMiddlewares = dynamicSection(ctx, 'http', 'middlewares')
   for (const [name, props] of objects.routers) {
-    const resolver = props.get('tls.certresolver')
+    for (const [, host] of (props.get('rule') ?? '').matchAll(/Host\(`([^`]*)`\)/g)) {
+      if (!host || NOT_PUBLIC.test(host as string))
+        problems.push(`router ${name}: Host ${host || '(empty)'} is not a public name`)
+    }
+    const { resolver, options, middlewares } = effectiveRouter(ctx, props)
     if (!resolver) {
       problems.push(
         `router ${name}: no certificate resolver (it would serve the self-signed default certificate)`,
@@ -503,13 +536,12 @@ export const productionTls: Check = (ctx) => {
       ctx.traefik.flags.has(prefix + c),
     )
     if (!challenge) problems.push(`resolver ${resolver}: no challenge configured`)
-    const hsts = (props.get('middlewares') ?? '').split(',').some((ref) => {
-      const [mw, provider] = ref.trim().split('@')
+    const hsts = middlewares.some((ref) => {
+      const [mw, provider] = ref.split('@')
       const def = provider === 'file' ? fileMiddlewares[mw as string] : undefined
       return isObject(def) && isObject(def.headers) && Number(def.headers.stsSeconds) > 0
     })
     if (!hsts) problems.push(`router ${name}: no middleware sets Strict-Transport-Security`)
-    const options = props.get('tls.options')
     const def = options?.endsWith('@file')
       ? dynamicSection(ctx, 'tls', 'options')[options.slice(0, -5)]
       : undefined
@@ -518,6 +550,16 @@ export const productionTls: Check = (ctx) => {
   }
   return problems
 }
+
+/** Production: no secret is read from inside the project, where the development values are committed. */
+export const productionSecrets: Check = (ctx) =>
+  Object.entries(ctx.compose.secrets).flatMap(([name, def]) => {
+    if (!def.file) return []
+    const path = relative(ctx.compose.projectDir, def.file)
+    return path.startsWith('..') || isAbsolute(path)
+      ? []
+      : [`secret ${name}: ${path} is inside the repository (a committed development value); set SECRETS_DIR`]
+  })
 
 /** Static flags, the dynamic file and the labels use documented Traefik keys only. */
 export const traefikKeys: Check = (ctx) => {
@@ -544,19 +586,120 @@ export const traefikKeys: Check = (ctx) => {
 export const dynamicConfigMounted: Check = (ctx) => {
   const proxy = ctx.traefik.service
   if (!proxy) return []
-  const filename = ctx.traefik.flags.get('providers.file.filename')
-  if (!filename) return [`${proxy.name}: no file provider (providers.file.filename)`]
-  const mount = proxy.volumes.find((v) => v.target === filename)
-  if (!mount?.source || !existsSync(mount.source))
-    return [`${proxy.name}: ${filename} is not mounted from the repository`]
+  const path =
+    ctx.traefik.flags.get('providers.file.directory') ?? ctx.traefik.flags.get('providers.file.filename')
+  if (!path) return [`${proxy.name}: no file provider (providers.file.directory)`]
+  const mount = proxy.volumes
+    .filter((v) => path === v.target || path.startsWith(`${v.target}/`))
+    .sort((a, b) => b.target.length - a.target.length)[0]
+  const source = mountSource(proxy, path)
+  if (!mount || !source || !existsSync(source))
+    return [`${proxy.name}: ${path} is not mounted from the repository`]
   const problems: string[] = []
-  if (!mount.readOnly) problems.push(`${proxy.name}: ${filename} is mounted writable`)
+  if (!mount.readOnly) problems.push(`${proxy.name}: ${path} is mounted writable`)
   const socket = proxy.volumes.find((v) => v.target === '/var/run/docker.sock')
   if (socket && !socket.readOnly) problems.push(`${proxy.name}: the Docker socket is mounted writable`)
   if (ctx.traefik.flags.get('providers.docker.exposedbydefault') !== 'false') {
     problems.push(`${proxy.name}: providers.docker.exposedByDefault is not false`)
   }
   return problems
+}
+
+/**
+ * A watched file provider reads a mounted directory: a bind mount of one file pins its inode, so an
+ * edit that replaces the file (editors, git) never reaches the container and the watch sees nothing.
+ */
+export const fileProviderSeesEdits: Check = (ctx) => {
+  const proxy = ctx.traefik.service
+  const filename = ctx.traefik.flags.get('providers.file.filename')
+  if (!proxy || !filename || ctx.traefik.flags.get('providers.file.watch') !== 'true') return []
+  const source = mountSource(proxy, filename)
+  return source && existsSync(source) && statSync(source).isFile()
+    ? [
+        `${proxy.name}: providers.file.filename ${filename} is a bind-mounted file, whose replacement the watch never sees; mount its directory and set providers.file.directory`,
+      ]
+    : []
+}
+
+/** The port of a Traefik address (":443", "0.0.0.0:443/tcp"). */
+function addressPort(address: string | undefined): number | undefined {
+  const m = /:(\d+)(\/(tcp|udp))?$/.exec(address ?? '')
+  return m ? Number(m[1]) : undefined
+}
+
+/**
+ * An entry point's redirection lands on the host port that publishes its target. Traefik redirects
+ * to `to`'s port as it sees it: an entry point name means that entry point's port inside the
+ * container, which is not the one a client can reach when compose publishes it elsewhere.
+ */
+export const redirectToPublishedPort: Check = (ctx) => {
+  const proxy = ctx.traefik.service
+  if (!proxy) return []
+  const problems: string[] = []
+  const tlsEntryPoints = [...staticEntryPoints(ctx)].filter((ep) =>
+    [...ctx.traefik.flags.keys()].some((k) => k.startsWith(`entrypoints.${ep}.http.tls`)),
+  )
+  for (const [key, to] of ctx.traefik.flags) {
+    const from = /^entrypoints\.([^.]+)\.http\.redirections\.entrypoint\.to$/.exec(key)?.[1]
+    if (!from) continue
+    const port = /^:(\d+)$/.exec(to)?.[1]
+    const target = port ? tlsEntryPoints[0] : to.toLowerCase()
+    const redirectsTo = port
+      ? Number(port)
+      : addressPort(ctx.traefik.flags.get(`entrypoints.${target}.address`))
+    const inside = addressPort(ctx.traefik.flags.get(`entrypoints.${target}.address`))
+    const published = proxy.ports.find((p) => p.target === inside)?.published
+    const reachable = published === undefined ? inside : Number(published)
+    if (redirectsTo !== reachable) {
+      problems.push(
+        `${proxy.name}: entry point ${from} redirects to port ${redirectsTo}, but ${target} is published on host port ${reachable}`,
+      )
+    }
+  }
+  return problems
+}
+
+/**
+ * While Traefik shuts down, ping answers ping.terminatingStatusCode only as long as its own entry
+ * point accepts connections: that is its requestAcceptGraceTimeout (0 unless set), which must last
+ * as long as the traffic entry points keep accepting.
+ */
+export const pingAnswersWhileDraining: Check = (ctx) => {
+  const proxy = ctx.traefik.service
+  const flags = ctx.traefik.flags
+  if (!proxy || !flags.has('ping.terminatingstatuscode')) return []
+  const ping = (flags.get('ping.entrypoint') ?? 'traefik').toLowerCase()
+  const accept = (ep: string) => {
+    const value = flags.get(`entrypoints.${ep}.transport.lifecycle.requestacceptgracetimeout`)
+    return value ? parseDuration(value) : 0
+  }
+  const longest = Math.max(0, ...[...staticEntryPoints(ctx)].filter((ep) => ep !== ping).map(accept))
+  if (accept(ping) === 0) {
+    return [
+      `${proxy.name}: the ping entry point ${ping} has no requestAcceptGraceTimeout, so it closes at SIGTERM and ping.terminatingStatusCode is never answered`,
+    ]
+  }
+  return accept(ping) < longest
+    ? [
+        `${proxy.name}: the ping entry point ${ping} stops accepting after ${seconds(accept(ping))}, before the others (${seconds(longest)})`,
+      ]
+    : []
+}
+
+/**
+ * With Docker health checks, Traefik's Docker provider drops an unhealthy container, and with it its
+ * router once every replica is unhealthy (a database blip): 404. allowEmptyServices keeps the router
+ * with no server behind it: 503, which clients and alerts read correctly.
+ */
+export const emptyServicesAnswer503: Check = (ctx) => {
+  const proxy = ctx.traefik.service
+  if (!proxy || ctx.traefik.flags.get('providers.docker') !== 'true') return []
+  const checked = routed(ctx).filter((s) => s.healthcheck && !s.healthcheck.disabled)
+  if (checked.length === 0 || ctx.traefik.flags.get('providers.docker.allowemptyservices') === 'true')
+    return []
+  return [
+    `${proxy.name}: providers.docker.allowEmptyServices is not true, so when every replica of ${checked.map((s) => s.name).join(', ')} is unhealthy its router disappears and clients get 404 instead of 503`,
+  ]
 }
 
 /** Every check, by name, for the real files (development and production merges). */
@@ -577,6 +720,10 @@ export const CHECKS = {
   trustProxy,
   traefikKeys,
   dynamicConfigMounted,
+  fileProviderSeesEdits,
+  redirectToPublishedPort,
+  pingAnswersWhileDraining,
+  emptyServicesAnswer503,
 } satisfies Record<string, Check>
 
-export const PRODUCTION_CHECKS = { productionTls } satisfies Record<string, Check>
+export const PRODUCTION_CHECKS = { productionTls, productionSecrets } satisfies Record<string, Check>

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
-import { isAbsolute, resolve } from 'node:path'
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { basename, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 import { apps, envPrefix } from '../apps.js'
@@ -20,6 +21,23 @@ export const prodEnv: Env = {
 }
 
 export type Env = Record<string, string>
+
+/** compose.monitoring.yaml, which needs GRAFANA_HOST in every environment. */
+export const monitoringFile = 'compose.monitoring.yaml'
+export const monitoringEnv: Env = { GRAFANA_HOST: 'grafana.example.test' }
+
+/**
+ * What production keeps outside the repository: a SECRETS_DIR holding a copy of every secret file
+ * the development stack (with monitoring) reads. The caller removes it (`remove`).
+ */
+export function productionSecretsDir(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'stack-secrets-'))
+  const dev = loadPlain([...devFiles, monitoringFile], monitoringEnv)
+  for (const def of Object.values(dev.secrets)) {
+    if (def.file) copyFileSync(def.file, join(dir, basename(def.file)))
+  }
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
 
 export interface Healthcheck {
   test: string[]
@@ -418,7 +436,11 @@ export function isProxy(service: Service): boolean {
   return /^(.*\/)?traefik(:|$)/.test(service.image ?? '')
 }
 
-/** Static flags, the dynamic file behind `providers.file.filename`, for the proxy of `compose`. */
+/**
+ * Static flags and the file provider's dynamic configuration for the proxy of `compose`: the file
+ * behind `providers.file.filename`, or every YAML file of the directory behind
+ * `providers.file.directory`, read from the bind mount that backs it.
+ */
 export function traefikConfig(compose: Compose): TraefikConfig {
   const service = Object.values(compose.services).find(isProxy)
   const flags = new Map<string, string>()
@@ -431,17 +453,30 @@ export function traefikConfig(compose: Compose): TraefikConfig {
     flagKeys.push(key)
     flags.set(key.toLowerCase(), at < 0 ? 'true' : arg.slice(at + 1))
   }
-  const filename = flags.get('providers.file.filename')
-  const mount = filename ? service.volumes.find((v) => v.target === filename) : undefined
-  const source = mount?.source
-  const dynamic = source && existsSync(source) ? (parse(readFileSync(source, 'utf8')) as unknown) : undefined
-  return {
-    service,
-    flags,
-    flagKeys,
-    dynamic: isObject(dynamic) ? dynamic : {},
-    ...(source ? { dynamicSource: source } : {}),
+  const target = flags.get('providers.file.directory') ?? flags.get('providers.file.filename')
+  const source = target ? mountSource(service, target) : undefined
+  let dynamic: Obj = {}
+  if (source && existsSync(source)) {
+    const files = statSync(source).isDirectory()
+      ? readdirSync(source)
+          .filter((f) => /\.ya?ml$/.test(f))
+          .sort()
+          .map((f) => join(source, f))
+      : [source]
+    for (const file of files) {
+      const doc: unknown = parse(readFileSync(file, 'utf8'))
+      if (isObject(doc)) dynamic = deepMerge(dynamic, doc)
+    }
   }
+  return { service, flags, flagKeys, dynamic, ...(source ? { dynamicSource: source } : {}) }
+}
+
+/** Where on the host a path inside the container comes from: its bind mount, or one of a parent directory. */
+export function mountSource(service: Service, path: string): string | undefined {
+  const mount = service.volumes
+    .filter((v) => v.source && (path === v.target || path.startsWith(`${v.target.replace(/\/$/, '')}/`)))
+    .sort((a, b) => b.target.length - a.target.length)[0]
+  return mount?.source ? join(mount.source, path.slice(mount.target.length)) : undefined
 }
 
 export function fixture(name: string): string {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { appOfImage, apps, envPrefix } from '../apps.js'
 import { CHECKS, type Context, context, isDatabaseServer, PRODUCTION_CHECKS } from './assertions.js'
 import { checkDockerfile } from './dockerfile.js'
@@ -14,10 +14,13 @@ import {
   isProxy,
   loadPlain,
   loadWithDocker,
+  monitoringEnv,
+  monitoringFile,
   parseBytes,
   parseDuration,
-  prodEnv,
   prodFiles,
+  prodEnv as prodHosts,
+  productionSecretsDir,
   repoRoot,
 } from './model.js'
 
@@ -26,6 +29,10 @@ import {
 // every model; each check is also shown failing on a small broken fixture.
 
 const docker = dockerAvailable()
+// Production reads its secrets from SECRETS_DIR, outside the repository: a temporary one here.
+const secretsDir = productionSecretsDir()
+afterAll(secretsDir.remove)
+const prodEnv = { ...prodHosts, SECRETS_DIR: secretsDir.dir }
 const models: [string, () => Compose][] = [
   ['development, plain YAML', () => loadPlain(devFiles)],
   ['production, plain YAML', () => loadPlain(prodFiles, prodEnv)],
@@ -65,20 +72,40 @@ describe.each(models)('%s', (label, load) => {
   })
 
   if (production) {
-    it('productionTls', () => {
-      expect(PRODUCTION_CHECKS.productionTls(ctx)).toEqual([])
+    it.each(Object.entries(PRODUCTION_CHECKS))('%s', (_name, check) => {
+      expect(check(ctx)).toEqual([])
     })
   } else {
-    it('relies on the default certificate, which the production check refuses', () => {
+    it('reads the development secrets committed in the repository, which production refuses', () => {
+      expect(PRODUCTION_CHECKS.productionSecrets(ctx)).toContain(
+        'secret postgres-password: deploy/compose/secrets/postgres-password.txt is inside the repository (a committed development value); set SECRETS_DIR',
+      )
+    })
+
+    it('relies on the default certificate and a .localhost name, which the production check refuses', () => {
       expect([...PRODUCTION_CHECKS.productionTls(ctx)].sort()).toEqual(
-        apps.map(
-          (a) =>
+        apps
+          .flatMap((a) => [
+            `router ${a.name}: Host ${a.name}.localhost is not a public name`,
             `router ${a.name}: no certificate resolver (it would serve the self-signed default certificate)`,
-        ),
+          ])
+          .sort(),
       )
     })
   }
 })
+
+/** The routers the labels of the routed services declare. */
+function labelRouters(ctx: Context): Set<string> {
+  const names = new Set<string>()
+  for (const s of Object.values(ctx.compose.services)) {
+    for (const key of Object.keys(s.labels)) {
+      const m = /^traefik\.http\.routers\.([^.]+)\./.exec(key)
+      if (m) names.add(m[1] as string)
+    }
+  }
+  return names
+}
 
 describe('loading', () => {
   /** The production environment without one variable. */
@@ -99,10 +126,56 @@ describe('loading', () => {
     }
   })
 
+  it('refuses production without SECRETS_DIR instead of using the committed development secrets', () => {
+    expect(() => loadPlain(prodFiles, without('SECRETS_DIR'))).toThrow(
+      /required variable SECRETS_DIR is missing a value: set SECRETS_DIR/,
+    )
+  })
+
+  it('refuses the monitoring stack without GRAFANA_HOST (no default name anyone could send)', () => {
+    expect(() => loadPlain([...devFiles, monitoringFile])).toThrow(
+      /required variable GRAFANA_HOST is missing a value: set GRAFANA_HOST/,
+    )
+  })
+
+  it("production with monitoring: Grafana has the API's certificate resolver, strict TLS and HSTS", () => {
+    const files = [...prodFiles, monitoringFile]
+    const ctx = context(loadPlain(files, { ...prodEnv, ...monitoringEnv }))
+    expect([...labelRouters(ctx)]).toEqual(['api', 'grafana'])
+    expect(PRODUCTION_CHECKS.productionTls(ctx)).toEqual([])
+    expect(PRODUCTION_CHECKS.productionSecrets(ctx)).toEqual([])
+    expect(CHECKS.secretsAsFiles(ctx)).toEqual([])
+    // A development name is refused in production.
+    const local = context(loadPlain(files, { ...prodEnv, GRAFANA_HOST: 'grafana.localhost' }))
+    expect(PRODUCTION_CHECKS.productionTls(local)).toEqual([
+      'router grafana: Host grafana.localhost is not a public name',
+    ])
+  })
+
+  it('redirects HTTP to the host port HTTPS_PORT publishes', () => {
+    for (const port of ['443', '8443']) {
+      const ctx = context(loadPlain(devFiles, { HTTPS_PORT: port }))
+      expect(ctx.traefik.flags.get('entrypoints.web.http.redirections.entrypoint.to')).toBe(`:${port}`)
+      expect(CHECKS.redirectToPublishedPort(ctx)).toEqual([])
+    }
+  })
+
   it.runIf(docker)('docker compose refuses the same', () => {
     expect(() => loadWithDocker(prodFiles, without('ACME_EMAIL'))).toThrow(
       /ACME_EMAIL is missing a value: set ACME_EMAIL/,
     )
+    expect(() => loadWithDocker(prodFiles, without('SECRETS_DIR'))).toThrow(
+      /SECRETS_DIR is missing a value: set SECRETS_DIR/,
+    )
+    expect(() => loadWithDocker([...devFiles, monitoringFile])).toThrow(
+      /GRAFANA_HOST is missing a value: set GRAFANA_HOST/,
+    )
+  })
+
+  it.runIf(docker)('docker compose redirects to the published HTTPS port too', () => {
+    const ctx = context(loadWithDocker(devFiles, { HTTPS_PORT: '8443' }))
+    expect(CHECKS.redirectToPublishedPort(ctx)).toEqual([])
+    expect(ctx.traefik.flags.get('entrypoints.web.http.redirections.entrypoint.to')).toBe(':8443')
   })
 
   it.runIf(docker)("the plain loader's merge agrees with docker compose config", () => {
@@ -304,6 +377,42 @@ const broken: [keyof typeof CHECKS | keyof typeof PRODUCTION_CHECKS, string, str
     ],
   ],
   [
+    'fileProviderSeesEdits',
+    'file-provider-single-file.yaml',
+    [
+      'traefik: providers.file.filename /etc/traefik/dynamic.yml is a bind-mounted file, whose replacement the watch never sees; mount its directory and set providers.file.directory',
+    ],
+  ],
+  [
+    'redirectToPublishedPort',
+    'redirect-unpublished.yaml',
+    [
+      'traefik: entry point web redirects to port 443, but websecure is published on host port 8443',
+      'traefik: entry point alt redirects to port 443, but websecure is published on host port 8443',
+    ],
+  ],
+  [
+    'pingAnswersWhileDraining',
+    'ping-closes.yaml',
+    [
+      'traefik: the ping entry point traefik has no requestAcceptGraceTimeout, so it closes at SIGTERM and ping.terminatingStatusCode is never answered',
+    ],
+  ],
+  [
+    'emptyServicesAnswer503',
+    'empty-services-404.yaml',
+    [
+      'traefik: providers.docker.allowEmptyServices is not true, so when every replica of api is unhealthy its router disappears and clients get 404 instead of 503',
+    ],
+  ],
+  [
+    'productionSecrets',
+    'prod-secrets-in-repo.yaml',
+    [
+      'secret database-url: secrets/database-url.txt is inside the repository (a committed development value); set SECRETS_DIR',
+    ],
+  ],
+  [
     'dynamicConfigMounted',
     'dynamic-unguarded.yaml',
     [
@@ -334,5 +443,20 @@ describe('each check fails on its broken fixture', () => {
   it.each(broken)('%s: %s', (name, file, problems) => {
     const ctx = context(loadPlain([file], {}, fixturesDir))
     expect(all[name](ctx)).toEqual(problems)
+  })
+
+  it('pingAnswersWhileDraining: a ping entry point that stops accepting before the others', () => {
+    const ctx = context(loadPlain(['ping-short.yaml'], {}, fixturesDir))
+    expect(CHECKS.pingAnswersWhileDraining(ctx)).toEqual([
+      'traefik: the ping entry point probe stops accepting after 1 s, before the others (3 s)',
+    ])
+  })
+
+  it("productionTls: a router takes its entry point's TLS and HSTS unless it sets tls labels of its own", () => {
+    const ctx = context(loadPlain(['prod-router-opts-out.yaml'], {}, fixturesDir))
+    expect(PRODUCTION_CHECKS.productionTls(ctx)).toEqual([
+      'router grafana: Host grafana.localhost is not a public name',
+      'router grafana: no certificate resolver (it would serve the self-signed default certificate)',
+    ])
   })
 })

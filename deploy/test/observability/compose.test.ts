@@ -3,8 +3,9 @@ import { existsSync, readFileSync } from 'node:fs'
 import { posix } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadConfig, metricsVars } from '@stack/config'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { monitoringEnv, productionSecretsDir } from '../compose/model.js'
 
 // compose.monitoring.yaml merged onto the stack by Compose itself (`docker compose config`), and
 // the Prometheus and Grafana files it mounts, checked against what the API actually serves.
@@ -45,12 +46,18 @@ function composeConfig(files: string[], env: Record<string, string> = {}): Compo
   }
 }
 
+// Production's secrets are outside the repository (SECRETS_DIR): a temporary copy here.
+const secretsDir = productionSecretsDir()
+afterAll(secretsDir.remove)
+
 const stacks = {
-  development: () => composeConfig(['compose.yaml', 'compose.monitoring.yaml']),
+  development: () => composeConfig(['compose.yaml', 'compose.monitoring.yaml'], monitoringEnv),
   production: () =>
     composeConfig(['compose.yaml', 'compose.prod.yaml', 'compose.monitoring.yaml'], {
+      ...monitoringEnv,
       API_HOST: 'api.example.com',
       ACME_EMAIL: 'ops@example.com',
+      SECRETS_DIR: secretsDir.dir,
     }),
 }
 

@@ -187,9 +187,26 @@ function planComposeProd(plan: Plan, spec: ServiceSpec): void {
       `${spec.names.name} (${GENERATED}): the same certificate and headers as ${API}, for ${spec.names.envPrefix}_HOST.`,
     ],
   })
-  plan.update(paths.composeProd, () =>
-    check(splice(source, [append(source, services, block, { blankLine: true })]), paths.composeProd),
-  )
+  const insertions = [append(source, services, block, { blankLine: true })]
+  // Production reads its database URL from SECRETS_DIR too, never the committed development file.
+  const secrets = mapAt(doc, ['secrets'])
+  const apiSecret = pairOf(secrets, 'database-url')
+  if (spec.withDb && secrets && apiSecret) {
+    const value = clone(apiSecret.value as YAMLMap)
+    const file = pairOf(value, 'file')
+    if (file && isScalar(file.value)) {
+      const path = String(file.value.value)
+      file.value = new Scalar(path.replace(/database-url(\.[a-z]+)$/, `${spec.names.databaseUrlSecret}$1`))
+      insertions.push(
+        append(
+          source,
+          secrets,
+          printPair(spec.names.databaseUrlSecret, value, columnOf(source, secrets.items[0]?.key as Node)),
+        ),
+      )
+    }
+  }
+  plan.update(paths.composeProd, () => check(splice(source, insertions), paths.composeProd))
 }
 
 /** The serversTransport the API's labels name in Traefik's file provider, copied for the service. */
@@ -200,7 +217,10 @@ function planTraefikFile(plan: Plan, doc: Document, api: YAMLMap, spec: ServiceS
   const mount = seqAt(doc, ['services', 'traefik', 'volumes'])
     ?.items.map((v) => String(isScalar(v) ? v.value : ''))
     .find((v) => /^\.\/[^:]+:\/etc\/traefik\//.test(v))
-  const file = mount?.split(':')[0]?.replace(/^\.\//, '')
+  const mounted = mount?.split(':')[0]?.replace(/^\.\//, '')
+  // Traefik reads a directory (providers.file.directory, so that edits replacing a file are seen);
+  // the transports are in its dynamic.yml.
+  const file = mounted && !/\.ya?ml$/.test(mounted) ? `${mounted}/dynamic.yml` : mounted
   if (!file || !plan.exists(file)) return
   const source = plan.read(file)
   const dynamic = parse(source, file)
