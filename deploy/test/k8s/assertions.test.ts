@@ -102,6 +102,11 @@ const cases: Record<keyof typeof assertions, { fixture: string; message: RegExp 
     fixture: 'app-not-routed.yaml',
     message: /deployment\/api: no IngressRoute routes to service\/api/,
   },
+  assertTraefikCrdFields: {
+    fixture: 'middleware-newer-crd-field.yaml',
+    message:
+      /middleware\/api-retry: spec\.retry\.retryNonIdempotentMethod exists only in Traefik v3\.7\+ CRDs/,
+  },
 }
 
 describe('each assertion fails on a manifest broken for it', () => {
@@ -130,7 +135,7 @@ describe('assertTraefikValues', () => {
     const values = loadTraefikValues(`${fixturesDir}traefik-values.yaml`)
     const objects = loadFixture('traefik-ingressroute.yaml')
     expect(() => assertTraefikValues(values, objects)).toThrow(
-      /entryPoint https is not in ports[\s\S]*certResolver le is not in certificatesResolvers[\s\S]*deployment\.replicas must be 1/,
+      /entryPoint https is not in ports[\s\S]*certResolver le is not in certificatesResolvers[\s\S]*service\.spec\.externalTrafficPolicy is not Local[\s\S]*deployment\.replicas must be 1/,
     )
   })
 })

@@ -25,6 +25,7 @@ import {
   assertServiceTargetPorts,
 } from './assertions/routing.js'
 import { assertAutoscaling, assertConnectionBudget, assertDisruptionBudget } from './assertions/scaling.js'
+import { assertTraefikCrdFields } from './assertions/traefik-crds.js'
 
 export { type Assertion, ManifestError }
 
@@ -52,4 +53,5 @@ export const assertions = {
   assertConnectionBudget,
   assertProxyTimeouts,
   assertEveryAppDeployed,
+  assertTraefikCrdFields,
 } satisfies Record<string, Assertion>

@@ -54,6 +54,13 @@ export function assertTraefikValues(values: Record<string, unknown>, objects: re
     problems.push('access logs are not enabled as JSON (logs.access)')
   }
   if (at(values, 'logs.general.format') !== 'json') problems.push('logs.general.format is not json')
+  // Cluster (Kubernetes' default) SNATs every connection through another node: Traefik, and the API
+  // behind it, would see a node's address instead of the client's.
+  if (at(values, 'service.spec.externalTrafficPolicy') !== 'Local') {
+    problems.push(
+      "service.spec.externalTrafficPolicy is not Local: Traefik sees a node's address instead of the client's",
+    )
+  }
   if (!isObject(at(values, 'metrics.prometheus'))) problems.push('metrics.prometheus is not configured')
 
   if (isObject(resolvers)) {

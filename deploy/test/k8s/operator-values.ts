@@ -1,0 +1,59 @@
+import { appOfImage } from '../apps.js'
+import { isObject, type K8sObject } from './objects.js'
+import { containers, initContainers, workloads } from './workloads.js'
+
+// Values only the operator can give: the registry the production images come from and the address
+// Let's Encrypt writes to. The repository carries marked placeholders for them, under the reserved
+// .invalid name (RFC 6761: it never resolves, so a forgotten one fails to pull or to register
+// instead of doing something wrong). These checks refuse the placeholders, and the defects they
+// replaced, by name.
+
+/** Domains reserved for documentation and tests (RFC 2606, RFC 6761): nobody's registry or mailbox. */
+const RESERVED = /(^|\.)(example(\.(com|net|org))?|invalid|test|localhost|local)$/i
+
+/** The registry host of an image reference, or undefined for Docker Hub (`stack/api`, `docker.io/...`). */
+export function registryOf(image: string): string | undefined {
+  const first = image.split('/')[0] ?? ''
+  const isHost = image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
+  if (!isHost || /^(index\.)?docker\.io$/.test(first)) return undefined
+  return first
+}
+
+/** Every image of a service in apps/ comes from a registry the operator set, not Docker Hub or a placeholder. */
+export function productionImageProblems(objects: readonly K8sObject[]): string[] {
+  const problems = new Set<string>()
+  for (const w of workloads(objects)) {
+    for (const c of [...initContainers(w), ...containers(w)]) {
+      const image = c.image ?? ''
+      if (!appOfImage(image)) continue
+      const registry = registryOf(image)
+      if (!registry) {
+        problems.add(
+          `${image}: no registry, so Docker Hub, whose namespace ${image.split('/').at(-2) ?? '(library)'} this project does not own; set yours with kustomize edit set image`,
+        )
+      } else if (RESERVED.test(registry.replace(/:\d+$/, ''))) {
+        problems.add(
+          `${image}: ${registry} is a placeholder; set your registry with kustomize edit set image ${appOfImage(image)?.image}=<registry>/${appOfImage(image)?.image}:<tag>`,
+        )
+      }
+    }
+  }
+  return [...problems]
+}
+
+/** Each ACME resolver of the Traefik Helm values has a real e-mail address (Let's Encrypt refuses reserved domains). */
+export function acmeEmailProblems(values: Record<string, unknown>): string[] {
+  const resolvers = values.certificatesResolvers
+  if (!isObject(resolvers)) return []
+  return Object.entries(resolvers).flatMap(([name, resolver]) => {
+    const acme = isObject(resolver) ? resolver.acme : undefined
+    if (!isObject(acme)) return []
+    const key = `certificatesResolvers.${name}.acme.email`
+    const email = typeof acme.email === 'string' ? acme.email.trim() : ''
+    const domain = /^[^@\s]+@([^@\s]+)$/.exec(email)?.[1]
+    if (!domain) return [`${key} ${email ? `"${email}" is not an address` : 'is not set'}`]
+    return RESERVED.test(domain)
+      ? [`${key} ${email} is a placeholder Let's Encrypt refuses (forbidden domain); set your own address`]
+      : []
+  })
+}
