@@ -489,7 +489,8 @@ console.log(JSON.stringify({ created, read, patched, list, removed, gone }));`,
     it('redirects HTTP to HTTPS and serves the API with security headers', async () => {
       const redirect = await viaProxy('http', READY_PATH)
       expect([301, 308]).toContain(redirect.status)
-      expect(String(redirect.headers.location)).toMatch(/^https:\/\/api\.localhost/)
+      // To the port HTTPS_PORT publishes, not to websecure's 443 inside the container.
+      expect(redirect.headers.location).toBe(`https://api.localhost:${env.HTTPS_PORT}${READY_PATH}`)
       let ready = { status: 0, headers: {} as Record<string, string | string[] | undefined> }
       for (let i = 0; i < 40 && ready.status !== 200; i++) {
         ready = await viaProxy('https', READY_PATH).catch(() => ready)
