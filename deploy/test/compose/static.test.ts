@@ -141,7 +141,7 @@ describe('loading', () => {
   it("production with monitoring: Grafana has the API's certificate resolver, strict TLS and HSTS", () => {
     const files = [...prodFiles, monitoringFile]
     const ctx = context(loadPlain(files, { ...prodEnv, ...monitoringEnv }))
-    expect([...labelRouters(ctx)]).toEqual(['api', 'grafana'])
+    expect(labelRouters(ctx)).toEqual(new Set([...apps.map((a) => a.name), 'grafana']))
     expect(PRODUCTION_CHECKS.productionTls(ctx)).toEqual([])
     expect(PRODUCTION_CHECKS.productionSecrets(ctx)).toEqual([])
     expect(CHECKS.secretsAsFiles(ctx)).toEqual([])

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { apps } from '../apps.js'
 import { loadFixture, renderOverlay } from './objects.js'
 import { acmeEmailProblems, productionImageProblems, registryOf } from './operator-values.js'
 import { loadTraefikValues } from './traefik.js'
@@ -10,10 +11,13 @@ import { loadTraefikValues } from './traefik.js'
 describe('the production image registry', () => {
   const objects = renderOverlay('prod')
 
-  it('the prod overlay names a marked placeholder registry, which the check refuses', () => {
-    expect(productionImageProblems(objects)).toEqual([
-      'registry.change-me.invalid/stack/api:0.1.0: registry.change-me.invalid is a placeholder; set your registry with kustomize edit set image stack/api=<registry>/stack/api:<tag>',
-    ])
+  it('the prod overlay names a marked placeholder registry for every service, which the check refuses', () => {
+    expect(productionImageProblems(objects).sort()).toEqual(
+      apps.map(
+        (a) =>
+          `registry.change-me.invalid/${a.image}:0.1.0: registry.change-me.invalid is a placeholder; set your registry with kustomize edit set image ${a.image}=<registry>/${a.image}:<tag>`,
+      ),
+    )
   })
 
   it('with a registry set, as `kustomize edit set image` does, it passes', () => {
