@@ -69,7 +69,6 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     frameworkErrors: (error, req, reply) => {
       sendProblem(req, reply, { status: error.statusCode ?? 400, code: error.code, detail: error.message })
     },
-    ajv: { customOptions: { allErrors: true } },
     schemaController: { compilersFactory: { buildValidator: strictBodyValidators() as never } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 

@@ -81,9 +81,14 @@ async function problems(app: FastifyInstance) {
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) {
-      const errors = err.validation.map((v) => ({
-        field: `${err.validationContext ?? 'request'}${v.instancePath || ''}${missingProperty(v.params)}`,
-        message: v.message ?? 'is invalid',
+      // Ajv stops at the first error (allErrors is off: with it, 120,000 unknown keys made a 13 MB
+      // answer). The cap and the truncation bound the answer for a validator that reports more, or a
+      // path made of a client's long keys.
+      const errors = err.validation.slice(0, MAX_REPORTED_ERRORS).map((v) => ({
+        field: truncate(
+          `${err.validationContext ?? 'request'}${v.instancePath || ''}${missingProperty(v.params)}`,
+        ),
+        message: truncate(v.message ?? 'is invalid'),
       }))
       return sendProblem(req, reply, {
         status: 400,
@@ -132,6 +137,13 @@ function rootMessage(err: unknown): string {
 function describeError(e: Error): string {
   const code = (e as { code?: string }).code
   return code && !e.message.includes(code) ? `${e.message} (${code})` : e.message
+}
+
+const MAX_REPORTED_ERRORS = 10
+const MAX_FIELD_CHARS = 200
+
+function truncate(text: string): string {
+  return text.length > MAX_FIELD_CHARS ? `${text.slice(0, MAX_FIELD_CHARS)}…` : text
 }
 
 function missingProperty(params: unknown): string {
