@@ -30,8 +30,10 @@ export const ProblemSchema = Type.Object({
 /** Response schemas for the errors any route can answer with, to spread into `response`. */
 export const commonErrors = {
   400: ProblemSchema,
+  409: ProblemSchema,
   413: ProblemSchema,
   415: ProblemSchema,
+  422: ProblemSchema,
   500: ProblemSchema,
   503: ProblemSchema,
 }
