@@ -21,3 +21,5 @@ export const DataConstraintError = createError(
   'The request breaks a rule of the stored data',
   422,
 )
+// A readiness check's reason for failing, written to be shown in the public /health/ready body.
+export const CheckFailedError = createError('SVC_CHECK_FAILED', '%s', 503)
