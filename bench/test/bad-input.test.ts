@@ -27,6 +27,9 @@ import {
 // 400 (not problem+json) until createService set `frameworkErrors`; a cursor timestamp that
 // Date.parse accepts but PostgreSQL does not ("0", "2020-02-30T00:00:00Z") was a 500 until
 // decodeCursor accepted only the timestamps it writes. The last two tests keep both fixed.
+// FIXED (issue 12): a NUL in title or body, an id in Ajv's `urn:uuid:` form, `limit=Infinity` and a
+// cursor in year 0000 were 500s; a lone surrogate or a non-UTF-8 byte was stored as U+FFFD. The
+// generators send them, and the "stored exactly as sent" property checks what reads back.
 
 const RUNS = Number(process.env.RELIABILITY_FC_RUNS ?? 200)
 const SEED = process.env.RELIABILITY_FC_SEED ? Number(process.env.RELIABILITY_FC_SEED) : undefined
@@ -108,6 +111,14 @@ const anyText = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 50 }),
   fc.string({ unit: 'binary', maxLength: 50 }),
   fc.constantFrom('', ' ', '\u0000', 'null', '<script>', "'; drop table notes; --", '\ud800', '%00'),
+  // What JSON can carry but PostgreSQL cannot store as sent: NUL, unpaired surrogates anywhere.
+  fc
+    .tuple(
+      fc.string({ maxLength: 20 }),
+      fc.constantFrom('\u0000', '\ud800', '\udbff', '\udc00', '\udfff', '\udc00\ud800'),
+      fc.string({ maxLength: 20 }),
+    )
+    .map(([a, bad, b]) => a + bad + b),
 )
 const sizedText = fc
   .tuple(fc.constantFrom(0, 1, 199, 200, 201, 9999, 10_000, 10_001, 20_000), fc.constantFrom('a', 'é', '😀'))
@@ -166,6 +177,9 @@ const contentType = fc.constantFrom(
 const segment = fc.oneof(
   fc.uuid(),
   fc.constantFrom(...['', '.', '..', '%00', '%2e%2e', '%2F', 'null', 'undefined', '0', '-1', '1e9']),
+  // Ajv's uuid format takes these; PostgreSQL's uuid parser does not.
+  fc.uuid().map((id) => `urn:uuid:${id}`),
+  fc.uuid().map((id) => `URN:UUID:${id.toUpperCase()}`),
   anyText.map(encode),
   fc
     .string({ unit: 'binary-ascii', maxLength: 40 })
@@ -204,7 +218,20 @@ const query = fc.oneof(
       fc.oneof(
         anyText,
         fc.integer().map(String),
-        fc.constantFrom('0', '1', '100', '101', '-1', '1.5', '1e2', '', 'NaN'),
+        fc.constantFrom(
+          '0',
+          '1',
+          '100',
+          '101',
+          '-1',
+          '1.5',
+          '1e2',
+          '',
+          'NaN',
+          'Infinity',
+          '-Infinity',
+          '1e400',
+        ),
         cursorLike(),
       ),
       { maxKeys: 4 },
@@ -222,6 +249,8 @@ function cursorLike(): fc.Arbitrary<string> {
         noInvalidDate: true,
       })
       .map((d) => d.toISOString()),
+    // ISO 8601 and a valid Date, but PostgreSQL has no year zero.
+    fc.constantFrom('0000-01-01T00:00:00.000Z', '0000-12-31T23:59:59.999Z'),
     // Text Date.parse rejects (the last test sends text it accepts that PostgreSQL does not).
     anyText.filter((t) => Number.isNaN(Date.parse(t))),
   )
@@ -279,6 +308,57 @@ describe('bad input to every route: no 5xx, problem+json, nothing written when r
             .map(([id, q]) => ({ method: 'GET', path: `/v1/notes/${id}${q ? `?${q}` : ''}` })),
         ),
       ),
+    )
+  })
+
+  it('text is stored exactly as sent or refused: never replaced (POST and PATCH)', async () => {
+    const text = fc.oneof(anyText, sizedText, fc.string({ unit: 'binary', maxLength: 30 }))
+    // Ill-formed UTF-8 in the body's bytes: a lone 0xFF, a truncated sequence, an encoded surrogate.
+    const invalidUtf8 = fc.constantFrom<number[]>(
+      [0xff],
+      [0xc3],
+      [0xed, 0xa0, 0x80],
+      [0xf4, 0x90, 0x80, 0x80],
+    )
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ title: text, body: text, raw: fc.option(invalidUtf8), patch: fc.boolean() }),
+        async ({ title, body, raw, patch }) => {
+          const payload = raw
+            ? Buffer.concat([Buffer.from('{"title":"a'), Buffer.from(raw), Buffer.from('"}')])
+            : JSON.stringify({ title, body })
+          const what = `${patch ? 'PATCH' : 'POST'} ${raw ? `bytes ${Buffer.from(raw).toString('hex')}` : JSON.stringify({ title, body }).slice(0, 200)}`
+          const before = await checksum()
+          const res = await request(`${api.origin}/v1/notes${patch ? `/${ids[0]}` : ''}`, {
+            method: patch ? 'PATCH' : 'POST',
+            agent: false,
+            timeoutMs: 10_000,
+            body: payload,
+            headers: { 'content-type': 'application/json' },
+          })
+          seen[res.status] = (seen[res.status] ?? 0) + 1
+          if (res.status >= 500) throw new Error(`${what}: ${res.status} ${res.body.slice(0, 300)}`)
+          if (res.status >= 400) {
+            const issues = problemIssues(res)
+            if (issues.length > 0) throw new Error(`${what}: not problem+json: ${issues.join(', ')}`)
+            if ((await checksum()) !== before) throw new Error(`${what}: rejected but the table changed`)
+            return
+          }
+          if (raw)
+            throw new Error(`${what}: ill-formed UTF-8 accepted (${res.status} ${res.body.slice(0, 200)})`)
+          const written = JSON.parse(res.body)
+          const read = await request(`${api.origin}/v1/notes/${written.id}`, {
+            agent: false,
+            timeoutMs: 10_000,
+          })
+          const stored = JSON.parse(read.body)
+          if (stored.title !== title || stored.body !== body)
+            throw new Error(
+              `${what}: stored as ${JSON.stringify({ title: stored.title, body: stored.body }).slice(0, 200)}`,
+            )
+        },
+      ),
+      { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
     )
   })
 
@@ -362,7 +442,7 @@ describe('bad input to every route: no 5xx, problem+json, nothing written when r
     expect(api.child.child.exitCode).toBeNull()
     report(
       'bad-input',
-      `${Object.values(seen).reduce((a, b) => a + b, 0)} HTTP requests from 5 properties (${RUNS} runs each) plus ${RUNS} raw-byte exchanges: ` +
+      `${Object.values(seen).reduce((a, b) => a + b, 0)} HTTP requests from 6 properties (${RUNS} runs each) plus ${RUNS} raw-byte exchanges: ` +
         `no 5xx, every error problem+json, no row written by a rejected request; statuses ${JSON.stringify(seen)}; raw ${JSON.stringify(statuses)}`,
       { runsPerProperty: RUNS, statuses: seen, rawStatuses: statuses },
     )

@@ -17,6 +17,12 @@ export async function migratedDatabase(): Promise<TestDatabase> {
   return database
 }
 
+/** Event-loop shedding off (0 turns under-pressure's check off), for tests whose subject is not shedding. */
+export const NO_SHEDDING = {
+  PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0',
+  PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
+}
+
 export async function testApp(env: Record<string, string>) {
   const app = await buildApp(testConfig(env))
   await app.ready()

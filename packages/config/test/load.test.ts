@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, databaseVars, loadConfig, serverVars } from '../src/index.js'
+import { ConfigError, databaseVars, loadConfig, serverVars, tracingVars } from '../src/index.js'
 
 const vars = { ...serverVars, ...databaseVars }
 const good = { DATABASE_URL: 'postgres://app:secret@db:5432/app' }
@@ -57,6 +57,33 @@ describe('loadConfig', () => {
         { variable: 'DATABASE_URL', reason: expect.stringMatching(/postgres:\/\//) },
       ])
       expect(err.message).not.toContain(bad)
+    }
+  })
+
+  it('never echoes a value, whatever the variable (headers hold API keys; any value can come from a secret file)', () => {
+    const secret = 'k3y-0f-the-vendor'
+    const cases: Record<string, string> = {
+      OTEL_EXPORTER_OTLP_HEADERS: `x-api-key=${secret},,`,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `ftp://user:${secret}@collector`,
+      OTEL_TRACES_SAMPLER_ARG: `${secret}`,
+      PORT: `${secret}`,
+      LOG_LEVEL: `${secret}`,
+      TRUST_PROXY: `${secret}`,
+    }
+    for (const [name, value] of Object.entries(cases)) {
+      let err: unknown
+      try {
+        loadConfig({ ...vars, ...tracingVars }, { ...good, [name]: value })
+      } catch (e) {
+        err = e
+      }
+      expect(err, name).toBeInstanceOf(ConfigError)
+      expect(
+        (err as ConfigError).issues.map((i) => i.variable),
+        name,
+      ).toEqual([name])
+      expect((err as ConfigError).message, name).not.toContain(secret)
+      expect(JSON.stringify((err as ConfigError).issues), name).not.toContain(secret)
     }
   })
 

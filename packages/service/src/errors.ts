@@ -4,3 +4,22 @@ import createError from '@fastify/error'
 export const ServiceUnavailableError = createError('SVC_UNAVAILABLE', 'Service unavailable: %s', 503)
 export const ShedError = createError('SVC_OVERLOADED', 'The server is overloaded (%s); retry later', 503)
 export const NotFoundError = createError('SVC_NOT_FOUND', 'Route %s %s not found', 404)
+export const InvalidUtf8BodyError = createError('SVC_INVALID_UTF8', 'The body is not valid UTF-8', 400)
+// The database refused the request's data (SQLSTATE classes 22 and 23); see database-error.ts.
+export const DataInvalidError = createError(
+  'SVC_DATA_INVALID',
+  'A value in the request cannot be stored',
+  400,
+)
+export const DataConflictError = createError(
+  'SVC_DATA_CONFLICT',
+  'The request conflicts with data already stored',
+  409,
+)
+export const DataConstraintError = createError(
+  'SVC_DATA_CONSTRAINT',
+  'The request breaks a rule of the stored data',
+  422,
+)
+// A readiness check's reason for failing, written to be shown in the public /health/ready body.
+export const CheckFailedError = createError('SVC_CHECK_FAILED', '%s', 503)

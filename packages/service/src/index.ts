@@ -17,7 +17,13 @@ export { isDatabaseUnavailable, PROBLEM_TYPE, type Problem, sendProblem } from '
 export type { Readiness, ReadinessReport } from './plugins/readiness.js'
 export type {} from './plugins/request-log.js'
 export { REQUEST_ID_HEADER } from './request-id.js'
-export { commonErrors, ProblemSchema } from './schemas.js'
+export {
+  commonErrors,
+  ProblemSchema,
+  STORABLE_TEXT_PATTERN,
+  StorableText,
+  UUID_PATTERN,
+} from './schemas.js'
 export { EXIT, serve } from './serve.js'
 export {
   createService,

@@ -10,6 +10,7 @@ import Fastify, {
 } from 'fastify'
 import database from './plugins/database.js'
 import health from './plugins/health.js'
+import jsonBody from './plugins/json-body.js'
 import lifecycle from './plugins/lifecycle.js'
 import metrics from './plugins/metrics.js'
 import openapi from './plugins/openapi.js'
@@ -68,13 +69,13 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     frameworkErrors: (error, req, reply) => {
       sendProblem(req, reply, { status: error.statusCode ?? 400, code: error.code, detail: error.message })
     },
-    ajv: { customOptions: { allErrors: true } },
     schemaController: { compilersFactory: { buildValidator: strictBodyValidators() as never } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(lifecycle)
   await app.register(readiness, { timeoutMs: options.readinessTimeoutMs ?? 1000 })
   await app.register(problems)
+  await app.register(jsonBody)
   await app.register(requestLog)
   await app.register(security, { corsOrigins: splitList(config.CORS_ORIGINS) })
   await app.register(pressure, { config })

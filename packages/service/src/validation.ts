@@ -6,6 +6,7 @@ interface AjvOptions {
   [key: string]: unknown
 }
 type Build = (externalSchemas: unknown, options?: AjvOptions) => FastifySchemaCompiler<FastifySchema>
+type Validate = ReturnType<FastifySchemaCompiler<FastifySchema>> & { errors?: unknown; schemaEnv?: unknown }
 
 /**
  * Fastify's Ajv coerces types and drops unknown properties everywhere. That is right for the
@@ -21,6 +22,40 @@ export function strictBodyValidators(): Build {
       ...options,
       customOptions: { ...options?.customOptions, coerceTypes: false, removeAdditional: false },
     })
-    return (route) => (route.httpPart === 'body' ? strict(route) : lenient(route))
+    return (route) => (route.httpPart === 'body' ? strict(route) : finiteOnly(lenient(route) as Validate))
   }
+}
+
+/**
+ * Ajv coerces "Infinity" or "1e400" to a number and then skips minimum/maximum for it, since they
+ * only look at finite numbers (ajv-validator/ajv#2212, fastify/fastify#6718): `?limit=Infinity` passed
+ * `{ type: 'integer', maximum: 100 }`. The coercing parts (querystring, params, headers) are flat, so
+ * a look at each value and array item after Ajv catches every such number.
+ */
+function finiteOnly(validate: Validate): Validate {
+  const checked = ((data: unknown, context?: unknown) => {
+    const valid = (validate as (data: unknown, context?: unknown) => unknown)(data, context)
+    checked.errors = validate.errors
+    if (valid !== true || data === null || typeof data !== 'object') return valid
+    for (const [key, value] of Object.entries(data)) {
+      for (const item of Array.isArray(value) ? value : [value]) {
+        if (typeof item === 'number' && !Number.isFinite(item)) {
+          checked.errors = [
+            {
+              instancePath: `/${key}`,
+              schemaPath: '#/type',
+              keyword: 'type',
+              params: {},
+              message: 'must be a finite number',
+            },
+          ]
+          return false
+        }
+      }
+    }
+    return true
+  }) as Validate
+  // Fastify passes the parent to Ajv's functions (so a coerced root can be replaced) when it sees this.
+  checked.schemaEnv = validate.schemaEnv
+  return checked
 }

@@ -1,6 +1,10 @@
+import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { loadConfig, pressureVars, serverVars } from '@stack/config'
+import { databaseVars, loadConfig, pressureVars, serverVars } from '@stack/config'
+import { migrationsFolder } from '@stack/db'
+import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
+import { CheckFailedError } from '../src/errors.js'
 import { createService, isDatabaseUnavailable, parseTrustProxy, type Service } from '../src/index.js'
 
 let app: Service | undefined
@@ -48,9 +52,59 @@ describe('readiness', () => {
     expect(performance.now() - started).toBeLessThan(1000)
     expect(res.statusCode).toBe(503)
     expect(res.json().checks).toMatchObject({
-      broken: { status: 'fail', error: 'nope' },
+      broken: { status: 'fail', error: 'failed' },
       hung: { status: 'fail', error: 'no answer within 200 ms' },
     })
+  })
+
+  it('shows a reason only when the check wrote one to be shown', async () => {
+    const svc = await service()
+    svc.readiness.add('internal', async () => {
+      throw new Error('connect ECONNREFUSED 10.1.2.3:5432')
+    })
+    svc.readiness.add('explained', async () => {
+      throw new CheckFailedError('queue unreachable')
+    })
+    await svc.ready()
+    const res = await svc.inject({ method: 'GET', url: '/health/ready' })
+    expect(res.json().checks).toMatchObject({
+      internal: { status: 'fail', error: 'failed' },
+      explained: { status: 'fail', error: 'queue unreachable' },
+    })
+    expect(res.body).not.toContain('10.1.2.3')
+  })
+
+  it('with the database down: the body names the check, the address is only in the log', async () => {
+    // A port nobody listens on: a real connection refused.
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as { port: number }
+    await new Promise((resolve) => server.close(resolve))
+
+    const lines: string[] = []
+    const config = loadConfig(
+      { ...serverVars, ...pressureVars, ...databaseVars },
+      { DATABASE_URL: `postgres://app:pw@127.0.0.1:${port}/app`, DATABASE_PING_TIMEOUT_MS: '5000' },
+    )
+    app = await createService(config, {
+      name: 'test',
+      logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
+      database: { config, migrationsFolder },
+      readinessTimeoutMs: 10_000,
+    })
+    await app.ready()
+    const res = await app.inject({ method: 'GET', url: '/health/ready' })
+    expect(res.statusCode).toBe(503)
+    expect(res.json().checks.database).toMatchObject({ status: 'fail', error: 'database unreachable' })
+    expect(res.body).not.toContain(String(port))
+    expect(res.body).not.toContain('ECONNREFUSED')
+    expect(res.body).not.toContain('127.0.0.1')
+    const failing = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'readiness check failing')
+    expect(failing.map((l) => l.check).sort()).toEqual(['database', 'migrations'])
+    expect(JSON.stringify(failing)).toContain(`127.0.0.1:${port}`)
+    // Only when a check starts failing: a second probe adds no line.
+    await app.inject({ method: 'GET', url: '/health/ready' })
+    expect(lines.filter((l) => l.includes('readiness check failing'))).toHaveLength(2)
   })
 })
 

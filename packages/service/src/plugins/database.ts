@@ -3,6 +3,7 @@ import { createDatabase, type Database, type Db } from '@stack/db'
 import { schemaState } from '@stack/migrate'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { CheckFailedError } from '../errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,7 +28,12 @@ async function database(app: FastifyInstance, opts: DatabasePluginOptions) {
   app.decorate('database', database)
   app.decorate('db', database.db)
 
-  app.readiness.add('database', () => database.ping())
+  // The public body names the failing check, not the address (pg's "connect ECONNREFUSED host:port").
+  app.readiness.add('database', () =>
+    database.ping().catch((err: unknown) => {
+      throw new CheckFailedError('database unreachable', { cause: err })
+    }),
+  )
 
   // Migrations only ever add to the schema, so once it is current it stays current: from then on a
   // probe costs one `select 1`.
@@ -35,7 +41,10 @@ async function database(app: FastifyInstance, opts: DatabasePluginOptions) {
   app.readiness.add('migrations', async () => {
     if (schemaCurrent) return
     const state = await schemaState(database.pool, opts.migrationsFolder)
-    if (!state.current) throw new Error(`pending migrations: ${state.pending.join(', ')}`)
+    if (!state.current) {
+      const cause = new Error(`pending migrations: ${state.pending.join(', ')}`)
+      throw new CheckFailedError('migrations pending', { cause })
+    }
     schemaCurrent = true
   })
 

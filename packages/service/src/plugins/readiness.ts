@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { CheckFailedError } from '../errors.js'
 
 export type Check = () => Promise<void>
 
@@ -15,7 +16,12 @@ export interface ReadinessReport {
 }
 
 export interface Readiness {
-  /** Registers a check; it fails when it rejects or takes longer than the plugin's timeout. */
+  /**
+   * Registers a check; it fails when it rejects or takes longer than the plugin's timeout. The body
+   * of /health/ready is public (it goes through the proxy), so it shows a rejection's message only
+   * when it is a CheckFailedError (a reason written to be shown); any other error shows as "failed".
+   * The full error goes to the log when the check starts failing.
+   */
   add(name: string, check: Check): void
   /** Runs every check. Calls while a run is in flight share it, so a probe storm costs one run. */
   run(): Promise<ReadinessReport>
@@ -33,25 +39,42 @@ export interface ReadinessOptions {
 
 async function readiness(app: FastifyInstance, opts: ReadinessOptions) {
   const checks = new Map<string, Check>()
+  // The last public reason of each failing check: the log says when it starts or stops failing,
+  // not at every probe.
+  const failing = new Map<string, string>()
   let running: Promise<ReadinessReport> | undefined
+  const timeout = new Error(`no answer within ${opts.timeoutMs} ms`)
 
-  async function timed(check: Check): Promise<CheckResult> {
+  function record(name: string, result: CheckResult, err?: unknown) {
+    if (result.status === 'fail') {
+      if (failing.get(name) !== result.error) app.log.warn({ check: name, err }, 'readiness check failing')
+      failing.set(name, result.error ?? 'failed')
+    } else if (failing.delete(name)) {
+      app.log.info({ check: name }, 'readiness check passing again')
+    }
+  }
+
+  async function timed(name: string, check: Check): Promise<CheckResult> {
     const started = performance.now()
     let timer: NodeJS.Timeout | undefined
     try {
       await Promise.race([
         check(),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs)
+          timer = setTimeout(() => reject(timeout), opts.timeoutMs)
         }),
       ])
-      return { status: 'ok', durationMs: Math.round(performance.now() - started) }
+      const result: CheckResult = { status: 'ok', durationMs: Math.round(performance.now() - started) }
+      record(name, result)
+      return result
     } catch (err) {
-      return {
+      const result: CheckResult = {
         status: 'fail',
         durationMs: Math.round(performance.now() - started),
-        error: (err as Error).message,
+        error: err instanceof CheckFailedError || err === timeout ? (err as Error).message : 'failed',
       }
+      record(name, result, err)
+      return result
     } finally {
       clearTimeout(timer)
     }
@@ -63,7 +86,7 @@ async function readiness(app: FastifyInstance, opts: ReadinessOptions) {
       return { ready: false, checks: { shutdown: { status: 'fail', durationMs: 0, error: 'shutting down' } } }
     }
     const names = [...checks.keys()]
-    const results = await Promise.all(names.map((name) => timed(checks.get(name) as Check)))
+    const results = await Promise.all(names.map((name) => timed(name, checks.get(name) as Check)))
     const report: ReadinessReport = { ready: true, checks: { shutdown: { status: 'ok', durationMs: 0 } } }
     names.forEach((name, i) => {
       const result = results[i] as CheckResult

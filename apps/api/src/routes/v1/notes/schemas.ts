@@ -1,7 +1,12 @@
 import { NOTE_BODY_MAX, NOTE_TITLE_MAX } from '@stack/db/schema'
+import { StorableText, UUID_PATTERN } from '@stack/service'
 import { Type } from 'typebox'
 
-export const NoteId = Type.String({ format: 'uuid', description: 'The note id (UUID)' })
+export const NoteId = Type.String({
+  format: 'uuid',
+  pattern: UUID_PATTERN,
+  description: 'The note id (UUID)',
+})
 
 export const Note = Type.Object({
   id: NoteId,
@@ -11,8 +16,9 @@ export const Note = Type.Object({
   updatedAt: Type.String({ format: 'date-time' }),
 })
 
-const title = Type.String({ minLength: 1, maxLength: NOTE_TITLE_MAX })
-const body = Type.String({ maxLength: NOTE_BODY_MAX })
+// Ajv counts lengths in code points, as PostgreSQL's char_length does in the CHECK constraints.
+const title = StorableText({ minLength: 1, maxLength: NOTE_TITLE_MAX })
+const body = StorableText({ maxLength: NOTE_BODY_MAX })
 
 export const CreateNote = Type.Object({ title, body: Type.Optional(body) }, { additionalProperties: false })
 export const UpdateNote = Type.Object(
