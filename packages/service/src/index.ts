@@ -12,12 +12,13 @@ export {
 export type { DatabasePluginOptions } from './plugins/database.js'
 export type { Lifecycle } from './plugins/lifecycle.js'
 export { type Metrics, type MetricsOptions, UNMATCHED_ROUTE } from './plugins/metrics.js'
+export type { OpenApiOptions } from './plugins/openapi.js'
 export type { PressureOptions } from './plugins/pressure.js'
 export { isDatabaseUnavailable, PROBLEM_TYPE, type Problem, sendProblem } from './plugins/problem.js'
 export type { Readiness, ReadinessReport } from './plugins/readiness.js'
 export type {} from './plugins/request-log.js'
 export { REQUEST_ID_HEADER } from './request-id.js'
-export { commonErrors, ProblemSchema } from './schemas.js'
+export { commonErrors, ProblemDefinition, ProblemSchema, ref } from './schemas.js'
 export { EXIT, serve } from './serve.js'
 export {
   createService,
