@@ -42,7 +42,8 @@ const notesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     .prepare('notes_older_than')
 
   // The collection is registered at '' rather than '/': its URL is /v1/notes, as the README, the
-  // Location header and the OpenAPI document say; /v1/notes/ is not a second name for it (404).
+  // Location header and the OpenAPI document say. /v1/notes/ is not a second name for it: POST there
+  // is a 404, GET is /v1/notes/{id} with an empty id (a 400).
   app.post(
     '',
     {
