@@ -231,16 +231,21 @@ describe('request ids, headers, CORS and OpenAPI', () => {
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/health/live',
       '/health/ready',
-      '/v1/notes/',
+      '/v1/notes',
       '/v1/notes/{id}',
     ])
     expect(Object.keys(doc.paths['/v1/notes/{id}']).sort()).toEqual(['delete', 'get', 'patch'])
-    expect(
-      doc.paths['/v1/notes/'].post.requestBody.content['application/json'].schema.properties.title,
-    ).toMatchObject({
-      minLength: 1,
-      maxLength: 200,
-    })
+    expect(doc.components.schemas.CreateNote.properties.title).toMatchObject({ minLength: 1, maxLength: 200 })
     expect(doc.paths['/v1/notes/{id}'].get.responses['404']).toBeDefined()
+  })
+
+  it('the collection has one URL: /v1/notes/ is a 4xx problem, not a second name for it', async () => {
+    const post = await app.inject({ method: 'POST', url: '/v1/notes/', payload: { title: 'x' } })
+    expect(post.statusCode).toBe(404)
+    expect(post.headers['content-type']).toMatch(PROBLEM)
+    // GET /v1/notes/ is /v1/notes/{id} with an empty id, which is not a UUID.
+    const get = await app.inject({ method: 'GET', url: '/v1/notes/' })
+    expect(get.statusCode).toBe(400)
+    expect(get.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'params/id' }] })
   })
 })

@@ -6,7 +6,7 @@ import { createTestDatabase, freePort, type TestDatabase } from '@stack/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LOCK_KEY } from '../src/index.js'
-import { lines, migrationsWith, query, recorded, runCli, tables } from './helpers.js'
+import { lines, migrationsWith, query, recorded, runCli, runPnpmMigrate, tables } from './helpers.js'
 
 let database: TestDatabase
 beforeAll(async () => {
@@ -136,6 +136,27 @@ describe('stack-migrate CLI', () => {
     const usage = await runCli(['sideways'], { DATABASE_URL: database.url })
     expect(usage.code).toBe(2)
     expect(usage.stderr).toMatch(/unknown arguments "sideways"/)
+  })
+
+  it("`pnpm migrate` at the root exits with the runner's own code and prints only its output", async () => {
+    const config = await runPnpmMigrate(['up'], { DATABASE_URL: 'not-a-url' })
+    expect(config.code).toBe(2)
+    expect(config.stderr).toBe(
+      'stack-migrate: invalid configuration: DATABASE_URL must be a URL starting with postgres:// or postgresql://\n',
+    )
+    expect(lines(config.stdout)).toHaveLength(1)
+    expect(config.stdout.trim().split('\n')).toHaveLength(1)
+
+    const usage = await runPnpmMigrate(['sideways'], { DATABASE_URL: database.url })
+    expect(usage.code).toBe(2)
+    expect(usage.stderr).toMatch(/^stack-migrate: unknown arguments "sideways"\nusage: stack-migrate/)
+
+    // Whatever state the database is in, the root command answers as the runner itself does.
+    const env = { DATABASE_URL: database.url }
+    const [viaPnpm, direct] = [await runPnpmMigrate(['status'], env), await runCli(['status'], env)]
+    expect(viaPnpm.code).toBe(direct.code)
+    expect(viaPnpm.stderr).toBe('')
+    expect(lines(viaPnpm.stdout).map((l) => l.msg)).toEqual(lines(direct.stdout).map((l) => l.msg))
   })
 
   it('DATABASE_URL_FILE is read like the variable', async () => {

@@ -7,6 +7,7 @@ import { migrationsFolder } from '@stack/db'
 import pg from 'pg'
 
 export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 
 export interface CliResult {
   code: number | null
@@ -22,9 +23,25 @@ export function runCli(
   env: Record<string, string>,
   onSpawn?: (child: ReturnType<typeof spawn>) => void,
 ): Promise<CliResult> {
+  return run(process.execPath, [CLI, ...args], env, onSpawn)
+}
+
+/** `pnpm migrate …` at the repository root, as the README tells people to type it. */
+export function runPnpmMigrate(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return run('pnpm', ['migrate', ...args], { HOME: process.env.HOME ?? '', ...env }, undefined, REPO_ROOT)
+}
+
+function run(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  onSpawn?: (child: ReturnType<typeof spawn>) => void,
+  cwd?: string,
+): Promise<CliResult> {
   const started = performance.now()
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(command, args, {
+      cwd,
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })

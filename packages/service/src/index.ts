@@ -12,6 +12,7 @@ export {
 export type { DatabasePluginOptions } from './plugins/database.js'
 export type { Lifecycle } from './plugins/lifecycle.js'
 export { type Metrics, type MetricsOptions, UNMATCHED_ROUTE } from './plugins/metrics.js'
+export type { OpenApiOptions } from './plugins/openapi.js'
 export type { PressureOptions } from './plugins/pressure.js'
 export { isDatabaseUnavailable, PROBLEM_TYPE, type Problem, sendProblem } from './plugins/problem.js'
 export type { Readiness, ReadinessReport } from './plugins/readiness.js'
@@ -19,7 +20,9 @@ export type {} from './plugins/request-log.js'
 export { REQUEST_ID_HEADER } from './request-id.js'
 export {
   commonErrors,
+  ProblemDefinition,
   ProblemSchema,
+  ref,
   STORABLE_TEXT_PATTERN,
   StorableText,
   UUID_PATTERN,

@@ -1,4 +1,4 @@
-import { type TStringOptions, Type } from 'typebox'
+import { type Static, type TSchema, type TStringOptions, type TUnsafe, Type } from 'typebox'
 
 /**
  * Text that PostgreSQL stores exactly as sent: no NUL (a text column cannot hold one: SQLSTATE 22021)
@@ -15,17 +15,34 @@ export function StorableText(options: TStringOptions = {}) {
 /** Only the canonical 8-4-4-4-12 form: Ajv's `uuid` format also takes `urn:uuid:…`, which PostgreSQL refuses. */
 export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
 
-/** Every error response of every service: RFC 9457 problem details (see plugins/problem.ts). */
-export const ProblemSchema = Type.Object({
-  type: Type.String(),
-  title: Type.String(),
-  status: Type.Integer(),
-  detail: Type.String(),
-  instance: Type.String(),
-  code: Type.String(),
-  requestId: Type.String(),
-  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
-})
+/**
+ * A reference to a schema registered with `app.addSchema` (it needs an `$id`), typed as the schema
+ * itself. Routes name shared schemas this way so the OpenAPI document has each once, under
+ * `components.schemas.<$id>`, and a generated client gets named types instead of anonymous ones.
+ */
+export function ref<T extends TSchema>(schema: T): TUnsafe<Static<T>> {
+  const id = (schema as { $id?: unknown }).$id
+  if (typeof id !== 'string') throw new TypeError('ref(): the schema has no $id to refer to')
+  return Type.Unsafe<Static<T>>({ $ref: `${id}#` })
+}
+
+/** Every error response of every service: RFC 9457 problem details (see plugins/problem.ts, which registers it). */
+export const ProblemDefinition = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    instance: Type.String(),
+    code: Type.String(),
+    requestId: Type.String(),
+    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+  },
+  { $id: 'Problem' },
+)
+
+/** What a route's `response` names for an error: the shared Problem. */
+export const ProblemSchema = ref(ProblemDefinition)
 
 /** Response schemas for the errors any route can answer with, to spread into `response`. */
 export const commonErrors = {

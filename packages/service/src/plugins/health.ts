@@ -1,15 +1,20 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { ref } from '../schemas.js'
 
+const Liveness = Type.Object({ status: Type.Literal('ok') }, { $id: 'Liveness' })
 const CheckResult = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('fail')]),
   durationMs: Type.Integer(),
   error: Type.Optional(Type.String()),
 })
-const Report = Type.Object({
-  status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
-  checks: Type.Record(Type.String(), CheckResult),
-})
+const Readiness = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
+    checks: Type.Record(Type.String(), CheckResult),
+  },
+  { $id: 'Readiness' },
+)
 
 // Probes are neither shed nor logged per request: a replica under pressure must still say it is
 // alive, and a probe every few seconds per replica would drown the request log.
@@ -17,14 +22,18 @@ const probe = { logRequest: false, pressureHandler: () => undefined }
 
 /** GET /health/live and GET /health/ready. */
 const health: FastifyPluginAsyncTypebox = async (app) => {
+  app.addSchema(Liveness)
+  app.addSchema(Readiness)
+
   app.get(
     '/live',
     {
       config: probe,
       schema: {
         summary: 'Liveness: the process is running. Never touches the database.',
+        operationId: 'getLiveness',
         tags: ['health'],
-        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+        response: { 200: ref(Liveness) },
       },
     },
     async () => ({ status: 'ok' as const }),
@@ -37,8 +46,9 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary:
           'Readiness: dependencies answer, the schema is migrated and the process is not shutting down.',
+        operationId: 'getReadiness',
         tags: ['health'],
-        response: { 200: Report, 503: Report },
+        response: { 200: ref(Readiness), 503: ref(Readiness) },
       },
     },
     async (_req, reply) => {

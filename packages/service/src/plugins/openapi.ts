@@ -13,6 +13,18 @@ async function openapi(app: FastifyInstance, opts: OpenApiOptions) {
     openapi: {
       openapi: '3.1.0',
       info: { title: opts.title, version: opts.version },
+      // Relative: the API is wherever this document was fetched from (behind the proxy, on a port
+      // of its own in development), which no config value knows better than the client does.
+      servers: [{ url: '/', description: 'the origin serving this document' }],
+      // No route of the shared stack authenticates; a service that adds auth declares its
+      // securitySchemes and its own `security` here or per route.
+      security: [],
+    },
+    // Shared schemas (app.addSchema + ref()) appear under components.schemas by their $id, not as
+    // def-0, def-1…: those names become the types of a generated client.
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
     },
   })
   app.get('/openapi.json', { schema: { hide: true }, config: { logRequest: false } }, async () =>

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin'
 import { clientDataError, queryErrorLog } from '../database-error.js'
 import { NotFoundError } from '../errors.js'
+import { ProblemDefinition } from '../schemas.js'
 
 export const PROBLEM_TYPE = 'application/problem+json'
 
@@ -75,6 +76,9 @@ export function sendProblem(
 }
 
 async function problems(app: FastifyInstance) {
+  // At the root, so every route's `ProblemSchema` reference resolves, and the document has it once.
+  app.addSchema(ProblemDefinition)
+
   app.setNotFoundHandler((req, reply) => {
     const err = new NotFoundError(req.method, req.url.split('?')[0])
     return sendProblem(req, reply, { status: 404, code: err.code, detail: err.message })

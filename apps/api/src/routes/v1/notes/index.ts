@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { type Note as NoteRow, notes } from '@stack/db/schema'
-import { commonErrors, ProblemSchema } from '@stack/service'
+import { commonErrors, ProblemSchema, ref } from '@stack/service'
 import { desc, eq, sql } from 'drizzle-orm'
 import { NoteNotFoundError } from '../../../errors.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
-import { CreateNote, IdParams, ListQuery, Note, NotePage, UpdateNote } from './schemas.js'
+import { CreateNote, IdParams, ListQuery, Note, NotePage, shared, UpdateNote } from './schemas.js'
 
 const tags = ['notes']
 
@@ -15,6 +15,8 @@ function toNote(row: NoteRow) {
 
 /** /v1/notes: create, list (keyset pagination, newest first), read, update, delete. */
 const notesRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  for (const schema of shared) app.addSchema(schema)
+
   // The reads are prepared once: drizzle builds and renders their SQL here rather than per request,
   // and pg prepares each name once per connection, so PostgreSQL parses and plans it once as well.
   // (Named statements need session pooling: behind PgBouncer, use its transaction-mode support.)
@@ -39,32 +41,37 @@ const notesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     .limit(sql.placeholder('limit'))
     .prepare('notes_older_than')
 
+  // The collection is registered at '' rather than '/': its URL is /v1/notes, as the README, the
+  // Location header and the OpenAPI document say. /v1/notes/ is not a second name for it: POST there
+  // is a 404, GET is /v1/notes/{id} with an empty id (a 400).
   app.post(
-    '/',
+    '',
     {
       schema: {
         summary: 'Create a note',
+        operationId: 'createNote',
         tags,
-        body: CreateNote,
-        response: { 201: Note, ...commonErrors },
+        body: ref(CreateNote),
+        response: { 201: ref(Note), ...commonErrors },
       },
     },
     async (req, reply) => {
       const [note] = await app.db.insert(notes).values(req.body).returning()
       if (!note) throw new Error('insert returned no row')
-      reply.code(201).header('location', `${req.routeOptions.url?.replace(/\/$/, '')}/${note.id}`)
+      reply.code(201).header('location', `${req.routeOptions.url}/${note.id}`)
       return toNote(note)
     },
   )
 
   app.get(
-    '/',
+    '',
     {
       schema: {
         summary: 'List notes, newest first',
+        operationId: 'listNotes',
         tags,
         querystring: ListQuery,
-        response: { 200: NotePage, ...commonErrors },
+        response: { 200: ref(NotePage), ...commonErrors },
       },
     },
     async (req) => {
@@ -84,9 +91,10 @@ const notesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         summary: 'Read a note',
+        operationId: 'getNote',
         tags,
         params: IdParams,
-        response: { 200: Note, 404: ProblemSchema, ...commonErrors },
+        response: { 200: ref(Note), 404: ProblemSchema, ...commonErrors },
       },
     },
     async (req) => {
@@ -101,10 +109,11 @@ const notesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         summary: 'Change the title or body of a note',
+        operationId: 'updateNote',
         tags,
         params: IdParams,
-        body: UpdateNote,
-        response: { 200: Note, 404: ProblemSchema, ...commonErrors },
+        body: ref(UpdateNote),
+        response: { 200: ref(Note), 404: ProblemSchema, ...commonErrors },
       },
     },
     async (req) => {
@@ -123,6 +132,7 @@ const notesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         summary: 'Delete a note',
+        operationId: 'deleteNote',
         tags,
         params: IdParams,
         response: { 204: { type: 'null', description: 'Deleted' }, 404: ProblemSchema, ...commonErrors },

@@ -1,5 +1,5 @@
 import { NOTE_BODY_MAX, NOTE_TITLE_MAX } from '@stack/db/schema'
-import { StorableText, UUID_PATTERN } from '@stack/service'
+import { ref, StorableText, UUID_PATTERN } from '@stack/service'
 import { Type } from 'typebox'
 
 export const NoteId = Type.String({
@@ -8,22 +8,28 @@ export const NoteId = Type.String({
   description: 'The note id (UUID)',
 })
 
-export const Note = Type.Object({
-  id: NoteId,
-  title: Type.String(),
-  body: Type.String(),
-  createdAt: Type.String({ format: 'date-time' }),
-  updatedAt: Type.String({ format: 'date-time' }),
-})
+export const Note = Type.Object(
+  {
+    id: NoteId,
+    title: Type.String(),
+    body: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Note' },
+)
 
 // Ajv counts lengths in code points, as PostgreSQL's char_length does in the CHECK constraints.
 const title = StorableText({ minLength: 1, maxLength: NOTE_TITLE_MAX })
 const body = StorableText({ maxLength: NOTE_BODY_MAX })
 
-export const CreateNote = Type.Object({ title, body: Type.Optional(body) }, { additionalProperties: false })
+export const CreateNote = Type.Object(
+  { title, body: Type.Optional(body) },
+  { $id: 'CreateNote', additionalProperties: false },
+)
 export const UpdateNote = Type.Object(
   { title: Type.Optional(title), body: Type.Optional(body) },
-  { additionalProperties: false, minProperties: 1 },
+  { $id: 'UpdateNote', additionalProperties: false, minProperties: 1 },
 )
 
 export const IdParams = Type.Object({ id: NoteId })
@@ -38,7 +44,13 @@ export const ListQuery = Type.Object(
   { additionalProperties: false },
 )
 
-export const NotePage = Type.Object({
-  items: Type.Array(Note),
-  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' }),
-})
+export const NotePage = Type.Object(
+  {
+    items: Type.Array(ref(Note)),
+    nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' }),
+  },
+  { $id: 'NotePage' },
+)
+
+/** Registered by the routes (app.addSchema) and named by ref(): each is one components.schemas entry. */
+export const shared = [Note, CreateNote, UpdateNote, NotePage]
