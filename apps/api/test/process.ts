@@ -21,10 +21,14 @@ export interface RunningServer {
 /** Starts the built server (`node dist/server.js`) as a real process and waits until it listens. */
 export async function startServer(
   env: Record<string, string>,
-  options: { waitFor?: string } = {},
+  options: {
+    waitFor?: string /** A command that runs node, e.g. ['prlimit', '--nofile=256']. */
+    wrapper?: string[]
+  } = {},
 ): Promise<RunningServer> {
   const port = await freePort()
-  const child = spawn(process.execPath, [SERVER], {
+  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, SERVER]
+  const child = spawn(command as string, args, {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
