@@ -58,6 +58,14 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     logController: new LogController({ disableRequestLogging: true }),
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
     requestTimeout: config.REQUEST_TIMEOUT_MS,
+    // Node checks both timeouts only every connectionsCheckingInterval (30 s by default) and cuts
+    // slow headers at its own 60 s headersTimeout: a byte-a-second client held a socket for a
+    // minute whatever REQUEST_TIMEOUT_MS said. Checked ten times per timeout (at most every second),
+    // headers and body are both cut within REQUEST_TIMEOUT_MS plus a tenth (or a second).
+    http: {
+      headersTimeout: config.REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(config.REQUEST_TIMEOUT_MS / 10)),
+    },
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
     // Requests that reach us while closing are served (with Connection: close), not refused:
