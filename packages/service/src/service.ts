@@ -8,6 +8,7 @@ import Fastify, {
   LogController,
   type RawServerDefault,
 } from 'fastify'
+import { clientErrorHandler } from './client-error.js'
 import database from './plugins/database.js'
 import health from './plugins/health.js'
 import lifecycle from './plugins/lifecycle.js'
@@ -17,8 +18,9 @@ import pressure from './plugins/pressure.js'
 import problems, { sendProblem } from './plugins/problem.js'
 import readiness from './plugins/readiness.js'
 import requestLog from './plugins/request-log.js'
-import security from './plugins/security.js'
-import { requestId } from './request-id.js'
+import requireHost from './plugins/require-host.js'
+import security, { SECURITY_HEADERS } from './plugins/security.js'
+import { REQUEST_ID_HEADER, requestId } from './request-id.js'
 import { strictBodyValidators } from './validation.js'
 
 /** A service that composes metricsVars gets /metrics (on by default); one that does not, none. */
@@ -65,7 +67,11 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     http: {
       headersTimeout: config.REQUEST_TIMEOUT_MS,
       connectionsCheckingInterval: Math.min(1000, Math.ceil(config.REQUEST_TIMEOUT_MS / 10)),
+      // Node's own check answers an empty 400; plugins/require-host.ts answers a problem instead.
+      requireHostHeader: false,
     },
+    // Requests Node's parser rejects, and timeouts, are problem+json too (see client-error.ts).
+    clientErrorHandler: clientErrorHandler(config.REQUEST_TIMEOUT_MS),
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
     // Requests that reach us while closing are served (with Connection: close), not refused:
@@ -74,6 +80,9 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     forceCloseConnections: 'idle',
     // Errors Fastify raises before routing (a malformed %-escape in the path…) are problem+json too.
     frameworkErrors: (error, req, reply) => {
+      // They skip the onRequest hooks: the headers and the request's end are not set up there.
+      app.lifecycle.track(req, reply)
+      reply.headers(SECURITY_HEADERS).header(REQUEST_ID_HEADER, req.id)
       sendProblem(req, reply, { status: error.statusCode ?? 400, code: error.code, detail: error.message })
     },
     ajv: { customOptions: { allErrors: true } },
@@ -85,6 +94,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   await app.register(problems)
   await app.register(requestLog)
   await app.register(security, { corsOrigins: splitList(config.CORS_ORIGINS) })
+  await app.register(requireHost)
   await app.register(pressure, { config })
   if (config.METRICS_ENABLED && config.METRICS_PORT !== undefined) {
     await app.register(metrics, {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { clientErrorStatus } from '../client-error.js'
 
 /**
  * The status recorded for a request whose client closed the connection before the answer was
@@ -33,6 +34,8 @@ export interface Lifecycle {
   inflight(): InflightRequest[]
   /** Open client connections, idle keep-alive ones included. */
   connections(): number
+  /** Follows a request that never ran the onRequest hooks (one answered by `frameworkErrors`). */
+  track(req: FastifyRequest, reply: FastifyReply): void
   /** Calls `listener` once for every request as it leaves the in-flight list (the request log, metrics). */
   onRequestEnd(listener: (end: RequestEnd) => void): void
 }
@@ -60,20 +63,26 @@ async function lifecycle(app: FastifyInstance) {
   // onRequestAbort only for a body cut short, so a client that sent its whole request and left
   // before the answer used to stay in flight (and unlogged, unmeasured) forever.
   const listeners: ((end: RequestEnd) => void)[] = []
-  app.addHook('onRequest', (req, reply, done) => {
+  const track = (req: FastifyRequest, reply: FastifyReply) => {
+    if (inflight.has(req)) return
     inflight.set(req, performance.now())
     reply.raw.once('close', () => {
       inflight.delete(req)
-      const aborted = !reply.raw.writableFinished
+      // Not finished: the client left, or a client error (a 408 for a body too slow) answered it.
+      const cutShort = reply.raw.writableFinished ? undefined : clientErrorStatus(req.raw.socket)
+      const aborted = !reply.raw.writableFinished && cutShort === undefined
       const end: RequestEnd = {
         req,
         reply,
-        status: aborted ? CLIENT_CLOSED_REQUEST : reply.statusCode,
+        status: cutShort ?? (aborted ? CLIENT_CLOSED_REQUEST : reply.statusCode),
         aborted,
         durationMs: reply.elapsedTime,
       }
       for (const listener of listeners) listener(end)
     })
+  }
+  app.addHook('onRequest', (req, reply, done) => {
+    track(req, reply)
     done()
   })
 
@@ -100,6 +109,7 @@ async function lifecycle(app: FastifyInstance) {
       }))
     },
     connections: () => sockets,
+    track,
     onRequestEnd(listener) {
       listeners.push(listener)
     },
