@@ -3,7 +3,7 @@ import { connect, freePort, type TestDatabase } from '@stack/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migratedDatabase } from './helpers.js'
-import { startServer } from './process.js'
+import { startServer, untilServing } from './process.js'
 
 // Clients that send a whole POST and close their socket before the answer, against the real
 // process. The inserts are made slow for real: the test holds a lock on the table that they wait on.
@@ -42,6 +42,7 @@ describe('requests abandoned by their client', () => {
     })
     const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`
     const active = () => sample(metricsUrl, 'http_server_active_requests')
+    await untilServing(server.url)
     const lock = new pg.Client({ connectionString: database.url })
     await lock.connect()
     try {

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { connect, readResponse, type TestDatabase } from '@stack/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migratedDatabase } from './helpers.js'
-import { request, startServer } from './process.js'
+import { request, startServer, untilServing } from './process.js'
 
 // The real server under a limit of 256 file descriptors, sent 400 connections: it runs out of
 // descriptors while its load-shedding sampler reads /proc, and must keep serving what it can.
@@ -44,13 +44,7 @@ describe('out of file descriptors', () => {
     const pid = server.child.pid as number
     const sockets: net.Socket[] = []
     try {
-      // Right after start the event loop is busy enough for shedding (cumulative utilization).
-      let warm = await request(`${server.url}/v1/notes`)
-      for (let i = 0; warm.status === 503 && i < 100; i++) {
-        await sleep(200)
-        warm = await request(`${server.url}/v1/notes`)
-      }
-      expect(warm.status).toBe(200)
+      await untilServing(server.url)
 
       const first = await connect(server.port)
       sockets.push(first)
