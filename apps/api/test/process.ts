@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import { freePort } from '@stack/testing'
+import { freePort, request } from '@stack/testing'
 
 export const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url))
 
@@ -21,10 +21,14 @@ export interface RunningServer {
 /** Starts the built server (`node dist/server.js`) as a real process and waits until it listens. */
 export async function startServer(
   env: Record<string, string>,
-  options: { waitFor?: string } = {},
+  options: {
+    waitFor?: string /** A command that runs node, e.g. ['prlimit', '--nofile=256']. */
+    wrapper?: string[]
+  } = {},
 ): Promise<RunningServer> {
   const port = await freePort()
-  const child = spawn(process.execPath, [SERVER], {
+  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, SERVER]
+  const child = spawn(command as string, args, {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -98,3 +102,18 @@ export async function startServer(
 }
 
 export { type Response, request } from '@stack/testing'
+
+/**
+ * Waits until /v1 answers without shedding: right after start the event loop has been busy for
+ * most of the process's life, and under-pressure's (cumulative) utilization sheds for a while.
+ */
+export async function untilServing(url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    const res = await request(`${url}/v1/notes?limit=1`)
+    if (res.status === 200) return
+    if (performance.now() > deadline)
+      throw new Error(`still ${res.status} after ${timeoutMs} ms: ${res.body}`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}

@@ -18,6 +18,7 @@ export const serverVars = {
   SHUTDOWN_TIMEOUT_MS: int({ default: 10_000, minimum: 100, maximum: 600_000 }),
   /** Above the proxy's idle timeout for upstream connections (Traefik: 60 s here), so the proxy closes first. */
   KEEP_ALIVE_TIMEOUT_MS: int({ default: 65_000, minimum: 1000, maximum: 3_600_000 }),
+  /** Headers and body must have arrived within it, or the request gets a 408 (checked every tenth, at most every second). */
   REQUEST_TIMEOUT_MS: int({ default: 30_000, minimum: 1000, maximum: 3_600_000 }),
   BODY_LIMIT_BYTES: int({ default: 1_048_576, minimum: 1024, maximum: 104_857_600 }),
   /** `false`, `true`, a hop count, or a comma-separated list of proxy addresses/CIDRs. */

@@ -8,6 +8,7 @@ import Fastify, {
   LogController,
   type RawServerDefault,
 } from 'fastify'
+import { clientErrorHandler } from './client-error.js'
 import database from './plugins/database.js'
 import health from './plugins/health.js'
 import jsonBody from './plugins/json-body.js'
@@ -18,8 +19,9 @@ import pressure from './plugins/pressure.js'
 import problems, { sendProblem } from './plugins/problem.js'
 import readiness from './plugins/readiness.js'
 import requestLog from './plugins/request-log.js'
-import security from './plugins/security.js'
-import { requestId } from './request-id.js'
+import requireHost from './plugins/require-host.js'
+import security, { SECURITY_HEADERS } from './plugins/security.js'
+import { REQUEST_ID_HEADER, requestId } from './request-id.js'
 import { strictBodyValidators } from './validation.js'
 
 /** A service that composes metricsVars gets /metrics (on by default); one that does not, none. */
@@ -59,6 +61,18 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     logController: new LogController({ disableRequestLogging: true }),
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
     requestTimeout: config.REQUEST_TIMEOUT_MS,
+    // Node checks both timeouts only every connectionsCheckingInterval (30 s by default) and cuts
+    // slow headers at its own 60 s headersTimeout: a byte-a-second client held a socket for a
+    // minute whatever REQUEST_TIMEOUT_MS said. Checked ten times per timeout (at most every second),
+    // headers and body are both cut within REQUEST_TIMEOUT_MS plus a tenth (or a second).
+    http: {
+      headersTimeout: config.REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(config.REQUEST_TIMEOUT_MS / 10)),
+      // Node's own check answers an empty 400; plugins/require-host.ts answers a problem instead.
+      requireHostHeader: false,
+    },
+    // Requests Node's parser rejects, and timeouts, are problem+json too (see client-error.ts).
+    clientErrorHandler: clientErrorHandler(config.REQUEST_TIMEOUT_MS),
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
     // Requests that reach us while closing are served (with Connection: close), not refused:
@@ -67,6 +81,9 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     forceCloseConnections: 'idle',
     // Errors Fastify raises before routing (a malformed %-escape in the path…) are problem+json too.
     frameworkErrors: (error, req, reply) => {
+      // They skip the onRequest hooks: the headers and the request's end are not set up there.
+      app.lifecycle.track(req, reply)
+      reply.headers(SECURITY_HEADERS).header(REQUEST_ID_HEADER, req.id)
       sendProblem(req, reply, { status: error.statusCode ?? 400, code: error.code, detail: error.message })
     },
     schemaController: { compilersFactory: { buildValidator: strictBodyValidators() as never } },
@@ -78,6 +95,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   await app.register(jsonBody)
   await app.register(requestLog)
   await app.register(security, { corsOrigins: splitList(config.CORS_ORIGINS) })
+  await app.register(requireHost)
   await app.register(pressure, { config })
   if (config.METRICS_ENABLED && config.METRICS_PORT !== undefined) {
     await app.register(metrics, {

@@ -54,10 +54,11 @@ async function metrics(app: FastifyInstance, opts: MetricsOptions) {
     buckets: DURATION_BUCKETS,
     registers,
   })
-  app.addHook('onResponse', async (req, reply) => {
+  // Abandoned requests too, with status_code 499 (see lifecycle.ts).
+  app.lifecycle.onRequestEnd(({ req, status, durationMs }) => {
     duration.observe(
-      { method: req.method, route: req.routeOptions.url ?? UNMATCHED_ROUTE, status_code: reply.statusCode },
-      reply.elapsedTime / 1000,
+      { method: req.method, route: req.routeOptions.url ?? UNMATCHED_ROUTE, status_code: status },
+      durationMs / 1000,
     )
   })
 

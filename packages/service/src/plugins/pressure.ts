@@ -36,6 +36,15 @@ async function pressure(app: FastifyInstance, opts: PressureOptions) {
   // under-pressure's own RSS check latches after a spike (see rssPressure); ours runs as its
   // health check, sampled as often as the others. It is the only health check here.
   const rss = rssPressure(thresholds.maxRssBytes, process.memoryUsage())
+  // process.memoryUsage() reads /proc and throws once the process is out of file descriptors;
+  // a throw here would make under-pressure shed every request, so the last sample stands instead.
+  let sample = process.memoryUsage()
+  const memoryUsage = () => {
+    try {
+      sample = process.memoryUsage()
+    } catch {}
+    return sample
+  }
 
   await app.register(underPressure, {
     maxEventLoopDelay: c.PRESSURE_MAX_EVENT_LOOP_DELAY_MS,
@@ -43,7 +52,7 @@ async function pressure(app: FastifyInstance, opts: PressureOptions) {
     maxHeapUsedBytes: thresholds.maxHeapUsedBytes,
     sampleInterval: c.PRESSURE_SAMPLE_INTERVAL_MS,
     ...(thresholds.maxRssBytes > 0 && {
-      healthCheck: async () => !rss.isOver(process.memoryUsage()),
+      healthCheck: async () => !rss.isOver(memoryUsage()),
       healthCheckInterval: c.PRESSURE_SAMPLE_INTERVAL_MS,
     }),
     retryAfter: c.PRESSURE_RETRY_AFTER_S,

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { REQUEST_ID_HEADER } from '../request-id.js'
+import type {} from './lifecycle.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -10,22 +11,24 @@ declare module 'fastify' {
 }
 
 /**
- * One line per request, after the response: method, route template, status, duration. Fastify's own
- * two lines per request are turned off (disableRequestLogging). The id is echoed for correlation.
+ * One line per request as it ends (see lifecycle.ts): method, route template, status, duration, and
+ * `aborted: true` when the client left before the answer. Fastify's own two lines per request are
+ * turned off (disableRequestLogging). The id is echoed for correlation.
  */
 async function requestLog(app: FastifyInstance) {
   app.addHook('onRequest', async (req, reply) => {
     reply.header(REQUEST_ID_HEADER, req.id)
   })
-  app.addHook('onResponse', async (req, reply) => {
+  app.lifecycle.onRequestEnd(({ req, status, aborted, durationMs }) => {
     if (req.routeOptions.config.logRequest === false) return
     req.log.info(
       {
         method: req.method,
         route: req.routeOptions.url ?? null,
         url: req.url,
-        status: reply.statusCode,
-        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+        status,
+        ...(aborted && { aborted }),
+        durationMs: Math.round(durationMs * 100) / 100,
         ip: req.ip,
       },
       'request completed',
@@ -33,4 +36,4 @@ async function requestLog(app: FastifyInstance) {
   })
 }
 
-export default fp(requestLog, { name: 'request-log', fastify: '5.x' })
+export default fp(requestLog, { name: 'request-log', fastify: '5.x', dependencies: ['lifecycle'] })

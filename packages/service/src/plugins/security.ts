@@ -44,11 +44,13 @@ export function helmetHeaders(options: HelmetOptions): Record<string, string> {
   return headers
 }
 
+/** The security headers of every response, routed or not (client-error.ts writes them too). */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(helmetHeaders(HELMET_OPTIONS))
+
 /** Security headers on every response (404s and shed 503s too). CORS only for listed origins. */
 async function security(app: FastifyInstance, opts: SecurityOptions) {
-  const headers = helmetHeaders(HELMET_OPTIONS)
   app.addHook('onRequest', (_req, reply, done) => {
-    reply.headers(headers)
+    reply.headers(SECURITY_HEADERS)
     done()
   })
   if (opts.corsOrigins.length > 0) {
