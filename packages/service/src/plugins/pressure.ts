@@ -36,6 +36,8 @@ async function pressure(app: FastifyInstance, opts: PressureOptions) {
   // under-pressure's own RSS check latches after a spike (see rssPressure); ours runs as its
   // health check, sampled as often as the others. It is the only health check here.
   const rss = rssPressure(thresholds.maxRssBytes, process.memoryUsage())
+  let lastShedLog = Number.NEGATIVE_INFINITY
+  let shedAtLastLog = 0
 
   await app.register(underPressure, {
     maxEventLoopDelay: c.PRESSURE_MAX_EVENT_LOOP_DELAY_MS,
@@ -47,10 +49,19 @@ async function pressure(app: FastifyInstance, opts: PressureOptions) {
       healthCheckInterval: c.PRESSURE_SAMPLE_INTERVAL_MS,
     }),
     retryAfter: c.PRESSURE_RETRY_AFTER_S,
-    pressureHandler: async (_req, reply, type) => {
+    pressureHandler: async (req, reply, type, value) => {
       state.shed++
+      const reason = type === 'healthCheck' ? 'rssBytes' : type
+      // Without a line here a 503 from shedding leaves no trace of why; one line per sample
+      // interval at most, with the measured value, so that an overload does not flood the log.
+      const now = performance.now()
+      if (now - lastShedLog >= c.PRESSURE_SAMPLE_INTERVAL_MS) {
+        req.log.warn({ reason, value, shed: state.shed - shedAtLastLog }, 'shedding load')
+        lastShedLog = now
+        shedAtLastLog = state.shed
+      }
       reply.header('retry-after', String(c.PRESSURE_RETRY_AFTER_S))
-      throw new ShedError(type === 'healthCheck' ? 'rssBytes' : type)
+      throw new ShedError(reason)
     },
   })
   app.log.debug({ thresholds }, 'load shedding thresholds')
