@@ -15,7 +15,7 @@ import {
   warningEvent,
 } from './support/error-kinds.js'
 import { report } from './support/figures.js'
-import { metric, migratedDatabase, request, startApi } from './support/server.js'
+import { metric, migratedDatabase, request, startApi, untilReady } from './support/server.js'
 
 // A soak: minutes of steady mixed traffic (reads, lists, creates, updates, deletes) at an even rate.
 // RSS comes from /proc/<pid>/status every second: what the kernel and a container limit see. It is
@@ -52,6 +52,12 @@ describe('soak', () => {
     mkdirSync(new URL('../results/logs/', import.meta.url), { recursive: true })
     const logFile = fileURLToPath(new URL('../results/logs/soak.log', import.meta.url))
     const api = await startApi({ DATABASE_URL: database.url, LOG_LEVEL: 'info' }, { logFile })
+    // A proxy sends nothing before readiness says 200; startApi waits for liveness only, and the
+    // first /health/ready of the load answered 503 while the pool had not yet reached the database.
+    await untilReady(api).catch(async (err) => {
+      await api.child.stop()
+      throw err
+    })
     const rss = sampleRss(api.child.pid, 1000)
     // heapUsed from the server's own /metrics (prom-client's default metrics), every 2 s.
     const heap: { t: number; bytes: number }[] = []
