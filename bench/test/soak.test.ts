@@ -6,8 +6,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seed } from '../src/postgres.js'
 import { procMemory, sampleRss } from '../src/proc.js'
 import { linearFit, MB, summarize } from '../src/stats.js'
+import {
+  type ErrorEvent,
+  errorKind,
+  errorKinds,
+  errorTable,
+  serverWarnings,
+  warningEvent,
+} from './support/error-kinds.js'
 import { report } from './support/figures.js'
-import { metric, migratedDatabase, request, startApi } from './support/server.js'
+import { metric, migratedDatabase, request, startApi, untilReady } from './support/server.js'
 
 // A soak: minutes of steady mixed traffic (reads, lists, creates, updates, deletes) at an even rate.
 // RSS comes from /proc/<pid>/status every second: what the kernel and a container limit see. It is
@@ -42,10 +50,14 @@ describe('soak', () => {
   it(`${SOAK_S} s of mixed load at ${RATE} req/s: no error, RSS ceiling level after warm-up`, async () => {
     // Production's log level, one line per request, into a file as a container runtime would take it.
     mkdirSync(new URL('../results/logs/', import.meta.url), { recursive: true })
-    const api = await startApi(
-      { DATABASE_URL: database.url, LOG_LEVEL: 'info' },
-      { logFile: fileURLToPath(new URL('../results/logs/soak.log', import.meta.url)) },
-    )
+    const logFile = fileURLToPath(new URL('../results/logs/soak.log', import.meta.url))
+    const api = await startApi({ DATABASE_URL: database.url, LOG_LEVEL: 'info' }, { logFile })
+    // A proxy sends nothing before readiness says 200; startApi waits for liveness only, and the
+    // first /health/ready of the load answered 503 while the pool had not yet reached the database.
+    await untilReady(api).catch(async (err) => {
+      await api.child.stop()
+      throw err
+    })
     const rss = sampleRss(api.child.pid, 1000)
     // heapUsed from the server's own /metrics (prom-client's default metrics), every 2 s.
     const heap: { t: number; bytes: number }[] = []
@@ -58,6 +70,7 @@ describe('soak', () => {
     const created: string[] = []
     const statuses: Record<string, number> = {}
     const latencies: number[] = []
+    const failures: ErrorEvent[] = []
     let errors = 0
     let inflight = 0
     let n = 0
@@ -86,10 +99,14 @@ describe('soak', () => {
         statuses[res.status] = (statuses[res.status] ?? 0) + 1
         if (method === 'POST' && res.status === 201) created.push(JSON.parse(res.body).id)
         if (method === 'PATCH' && mine) created.push(mine)
-        if (res.status >= 400) errors++
-      } catch {
+        if (res.status >= 400) {
+          errors++
+          failures.push({ atS: (started - start) / 1000, kind: errorKind(res) })
+        }
+      } catch (err) {
         errors++
         statuses.socket = (statuses.socket ?? 0) + 1
+        failures.push({ atS: (started - start) / 1000, kind: errorKind(undefined, err as Error) })
       } finally {
         inflight--
         latencies.push(performance.now() - started)
@@ -134,6 +151,16 @@ describe('soak', () => {
     })
     const ceilingFit = linearFit(ceiling)
     const lat = summarize(latencies)
+    // What failed and when, with what the server itself said (it logs at warn when it sheds).
+    const kinds = errorKinds(failures)
+    const warnings = serverWarnings(logFile, performance.timeOrigin + start)
+    const warningKinds = errorKinds(warnings.map(warningEvent))
+    if (errors > 0 || warnings.length > 0) {
+      console.info(
+        `[reliability] soak: ${errors} errors by kind, seconds into the run:\n${errorTable(kinds)}\n` +
+          `the server's ${warnings.length} warnings by kind:\n${errorTable(warningKinds)}`,
+      )
+    }
     report(
       'soak',
       `${n} requests in ${SOAK_S} s at ${RATE} req/s (reads, lists, creates, updates, deletes), ${errors} errors; ` +
@@ -147,6 +174,9 @@ describe('soak', () => {
         requests: n,
         errors,
         statuses,
+        errorKinds: kinds,
+        serverWarningKinds: warningKinds,
+        serverWarningsFirst: warnings.slice(0, 20).map((w) => ({ atS: w.atS, ...w.line })),
         latencyMs: { p50: round(lat.p50), p99: round(lat.p99), max: round(lat.max) },
         warmupSeconds: WARMUP_S,
         heapFloorMB: floors.map((f) => [round((f.t - start) / 1000), round(f.bytes / MB)]),

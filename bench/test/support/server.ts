@@ -59,6 +59,20 @@ export async function startApi(
   return { child, port, origin, metricsOrigin: `http://127.0.0.1:${metricsPort}` }
 }
 
+/** Waits until GET /health/ready answers 200, as a proxy or a kubelet does before sending traffic. */
+export async function untilReady(api: Api, timeoutMs = 30_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    const status = await request(`${api.origin}/health/ready`, { agent: false, timeoutMs: 2000 }).then(
+      (r) => r.status,
+      () => 0,
+    )
+    if (status === 200) return
+    if (performance.now() > deadline) throw new Error(`the API was not ready within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
 /** A database of its own, migrated by the real runner. */
 export async function migratedDatabase(adminUrl?: string): Promise<TestDatabase> {
   const database = await createTestDatabase(adminUrl)

@@ -34,7 +34,10 @@ export const serverVars = {
 
 export const pressureVars = {
   PRESSURE_MAX_EVENT_LOOP_DELAY_MS: int({ default: 1000 }),
+  /** Over one sample interval (not since start); 0 turns the check off. */
   PRESSURE_MAX_EVENT_LOOP_UTILIZATION: num({ default: 0.98, maximum: 1 }),
+  /** How long event-loop delay or utilisation must stay over its threshold before shedding; memory sheds at once. */
+  PRESSURE_SUSTAIN_MS: int({ default: 5000, maximum: 600_000 }),
   /** 0 derives the limit from V8's old-generation limit. */
   PRESSURE_MAX_HEAP_USED_BYTES: int({ default: 0 }),
   /** 0 derives the limit from the container's memory limit, or turns the check off when there is none. */

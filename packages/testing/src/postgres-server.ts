@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig, testVars } from '@stack/config'
 import { PostgreSqlContainer } from '@testcontainers/postgresql'
-import { getContainerRuntimeClient } from 'testcontainers'
+import { type GenericContainer, getContainerRuntimeClient, Wait } from 'testcontainers'
 import { freePort } from './free-port.js'
 
 export type Backend = 'url' | 'container' | 'embedded'
@@ -62,6 +62,11 @@ async function dockerAnswers(): Promise<boolean> {
   }
 }
 
+// Docker's own spelling of "no health check"; testcontainers' type knows only CMD and CMD-SHELL.
+const NO_HEALTH_CHECK = { test: ['NONE'] } as unknown as Parameters<GenericContainer['withHealthCheck']>[0]
+// As testcontainers' PostgreSqlContainer allows: a loaded machine took 51 s here.
+const STARTUP_TIMEOUT_MS = 120_000
+
 async function container(image: string): Promise<PostgresServer> {
   // A fixed host port, so that stop()/start() keep the URL.
   const port = await freePort()
@@ -71,10 +76,19 @@ async function container(image: string): Promise<PostgresServer> {
     .withDatabase('postgres')
     .withExposedPorts({ container: 5432, host: port })
     .withCommand(['postgres', ...FAST])
+    // No Docker health check: testcontainers' default runs `sh -c pg_isready` every 250 ms for the
+    // container's whole life, with a 1 s timeout. On a loaded machine checks time out, Docker kills
+    // the shell, and its pg_isready is left to PID 1, the postmaster, which takes a child it did
+    // not start dying of SIGPIPE for a crashed backend and restarts every connection ("untracked
+    // child process ... was terminated by signal 13"): the soak's DB_UNAVAILABLE 503s, and notes
+    // lost under synchronous_commit=off. Readiness is waited for below, from outside.
+    .withHealthCheck(NO_HEALTH_CHECK)
+    .withWaitStrategy(Wait.forListeningPorts())
     .start()
   const client = await getContainerRuntimeClient()
   const handle = client.container.getById(started.getId())
   const url = `postgres://postgres:postgres@${started.getHost()}:${port}/postgres`
+  await waitForServer(url, STARTUP_TIMEOUT_MS)
   return {
     backend: 'container',
     url,

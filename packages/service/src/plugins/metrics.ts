@@ -142,7 +142,7 @@ async function metrics(app: FastifyInstance, opts: MetricsOptions) {
     help: 'Event-loop delay over the last pressure sample, as shedding judges it.',
     registers,
     collect() {
-      this.set(app.memoryUsage().eventLoopDelay / 1000)
+      this.set(app.pressure.eventLoopDelayMs / 1000)
     },
   })
 
