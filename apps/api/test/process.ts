@@ -60,7 +60,8 @@ export async function startServer(
   })
   const exited = once(child, 'exit').then(([code, signal]) => ({ code, signal, at: performance.now() }))
 
-  const waitForLog = (msg: string | RegExp, timeoutMs = 15_000) => {
+  // A bound for a hang, not a speed limit: a loaded 2-core machine can take tens of seconds to start it.
+  const waitForLog = (msg: string | RegExp, timeoutMs = 120_000) => {
     const match = (l: Record<string, unknown>) =>
       typeof msg === 'string' ? l.msg === msg : msg.test(String(l.msg ?? ''))
     const found = logs.find(match)
