@@ -54,7 +54,10 @@ export async function reachableBinaries(
   cacheRoot = tmpdir(),
 ): Promise<string> {
   if (canRun(packaged.dir, user)) return packaged.dir
-  const cached = join(cacheRoot, `stack-postgres-${packaged.version}-${platform()}-${arch()}`)
+  const cached = join(
+    cacheRoot,
+    `stack-postgres-${packaged.version}-${platform()}-${arch()}-${process.getuid?.()}`,
+  )
   if (!existsSync(join(cached, 'bin', 'postgres'))) {
     const staging = await mkdtemp(`${cached}.partial-`)
     try {

@@ -92,7 +92,8 @@ async function embedded(): Promise<PostgresServer> {
   return { backend: 'embedded', ...server }
 }
 
-async function waitForServer(url: string, timeoutMs = 30_000): Promise<void> {
+// A bound for a hang: a container restarting on a loaded machine can take a while.
+async function waitForServer(url: string, timeoutMs = 120_000): Promise<void> {
   const { default: pg } = await import('pg')
   const deadline = Date.now() + timeoutMs
   for (;;) {
