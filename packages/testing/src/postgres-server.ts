@@ -59,6 +59,21 @@ async function dockerAnswers(): Promise<boolean> {
   }
 }
 
+/**
+ * The container's health check, run by Docker for as long as the container lives. The default one
+ * (a shell running pg_isready every 250 ms, killed after 1 s) crashes the server on a loaded machine:
+ * Docker kills the shell, pg_isready is orphaned to PID 1, the postmaster, and when it dies of the
+ * broken pipe the postmaster takes it for a crashed backend ("untracked child process was terminated
+ * by signal 13"), terminates every connection and recovers. pg_isready run directly (not through a
+ * shell) is never orphaned, and a generous timeout means it is not killed either.
+ */
+export const HEALTH_CHECK = {
+  test: ['CMD', 'pg_isready', '--host', 'localhost', '--username', 'postgres'] as ['CMD', ...string[]],
+  interval: 1000,
+  timeout: 120_000,
+  retries: 300,
+}
+
 async function container(image: string): Promise<PostgresServer> {
   // A fixed host port, so that stop()/start() keep the URL.
   const port = await freePort()
@@ -68,6 +83,8 @@ async function container(image: string): Promise<PostgresServer> {
     .withDatabase('postgres')
     .withExposedPorts({ container: 5432, host: port })
     .withCommand(['postgres', ...FAST])
+    .withHealthCheck(HEALTH_CHECK)
+    .withStartupTimeout(300_000)
     .start()
   const client = await getContainerRuntimeClient()
   const handle = client.container.getById(started.getId())

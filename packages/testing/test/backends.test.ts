@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type Backend, createTestDatabase, type PostgresServer, startPostgres } from '../src/index.js'
@@ -51,3 +52,25 @@ describe.each(backends)('%s back-end', (backend) => {
     await b.drop()
   })
 })
+
+// Only where a Docker engine runs, as above: without one there is no container to look at.
+if (docker)
+  describe('container back-end on a loaded machine', () => {
+    let server: PostgresServer
+    afterAll(() => server?.destroy())
+
+    it('runs pg_isready without a shell and with a long timeout, so Docker never orphans one to the postmaster', async () => {
+      server = await startPostgres({ backend: 'container', external: true })
+      const port = new URL(server.url).port
+      const id = execFileSync('docker', ['ps', '-q', '--filter', `publish=${port}`], {
+        encoding: 'utf8',
+      }).trim()
+      const check = JSON.parse(
+        execFileSync('docker', ['inspect', '--format', '{{json .Config.Healthcheck}}', id], {
+          encoding: 'utf8',
+        }),
+      ) as { Test: string[]; Timeout: number }
+      expect(check.Test.slice(0, 2)).toEqual(['CMD', 'pg_isready'])
+      expect(check.Timeout / 1e9).toBeGreaterThanOrEqual(60)
+    })
+  })
