@@ -25,7 +25,17 @@ export async function startServer(
 ): Promise<RunningServer> {
   const port = await freePort()
   const child = spawn(process.execPath, [SERVER], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      // Event-loop shedding off (0): these tests are not about it (pressure.test.ts is), and on a
+      // loaded machine the start can block the loop for a whole sample window, which under-pressure
+      // reads as an infinite delay: the first requests would get 503 SVC_OVERLOADED.
+      PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
+      PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const logs: Record<string, unknown>[] = []
