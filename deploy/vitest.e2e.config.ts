@@ -5,6 +5,8 @@ import { testConfig } from '@stack/vitest-config'
 export default testConfig({
   include: ['test/**/e2e*.test.ts'],
   fileParallelism: false,
-  testTimeout: 240_000,
-  hookTimeout: 300_000,
+  // Budgets, not speed limits: a test's compose commands have their own timeouts (a restart is stop,
+  // down and up: 60 + 120 + 240 s), and the build in beforeAll may take its whole 600 s.
+  testTimeout: 600_000,
+  hookTimeout: 900_000,
 })

@@ -1,3 +1,3 @@
 import { testConfig } from '@stack/vitest-config'
 
-export default testConfig({ testTimeout: 120_000, hookTimeout: 120_000 })
+export default testConfig()

@@ -15,7 +15,7 @@ beforeAll(async () => {
   const database = await createTestDatabase(server.url)
   url = database.url
   await runMigrations({ url, migrationsFolder, waitTimeoutMs: 10_000, lockTimeoutMs: 10_000 })
-}, 180_000)
+})
 afterAll(async () => {
   await app?.close()
   await server?.destroy()

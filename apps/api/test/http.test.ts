@@ -136,7 +136,7 @@ describe('errors are problem+json', () => {
     } finally {
       await other.close()
     }
-  }, 30_000)
+  })
 })
 
 describe('request ids, headers, CORS and OpenAPI', () => {

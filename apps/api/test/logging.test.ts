@@ -20,7 +20,7 @@ const completed = (logs: Record<string, unknown>[]) =>
 async function sequential(url: string, n: number) {
   for (let i = 0; i < n; i++) {
     const res = await request(`${url}/v1/notes?limit=1`, { agent: false })
-    expect(res.status).toBe(200)
+    expect(res.status, res.body).toBe(200)
   }
 }
 

