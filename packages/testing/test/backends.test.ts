@@ -63,4 +63,3 @@ describe.each(backends)('%s back-end', (backend) => {
     },
   )
 })
-
