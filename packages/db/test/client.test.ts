@@ -60,11 +60,12 @@ describe('createDatabase', () => {
     const { ping, close } = open({
       DATABASE_URL: `postgres://u:p@127.0.0.1:${port}/db`,
       DATABASE_PING_TIMEOUT_MS: '200',
-      DATABASE_CONNECT_TIMEOUT_MS: '1000',
+      DATABASE_CONNECT_TIMEOUT_MS: '5000',
     })
     const started = performance.now()
     await expect(ping()).rejects.toBeInstanceOf(TimeoutError)
-    expect(performance.now() - started).toBeLessThan(1000)
+    // The ping's own 200 ms ended it, not the pool's 5 s connect timeout: a bound between the two.
+    expect(performance.now() - started).toBeLessThan(4000)
     await close()
     silent.close()
   })
