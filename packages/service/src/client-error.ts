@@ -5,8 +5,8 @@ import type { FastifyError, FastifyInstance } from 'fastify'
 import {
   HeadersTooLargeError,
   MalformedRequestError,
-  MethodNotImplementedError,
   RequestTimeoutError,
+  UnknownMethodError,
 } from './errors.js'
 import { PROBLEM_TYPE, type Problem } from './plugins/problem.js'
 import { SECURITY_HEADERS } from './plugins/security.js'
@@ -29,7 +29,7 @@ function classify(err: ClientError, timeoutMs: number): FastifyError {
     case 'HPE_HEADER_OVERFLOW':
       return new HeadersTooLargeError()
     case 'HPE_INVALID_METHOD':
-      return new MethodNotImplementedError()
+      return new UnknownMethodError()
     default:
       // llhttp's reasons are fixed phrases about the request ("Duplicate Content-Length"): safe to show.
       return new MalformedRequestError(err.reason ?? err.code ?? 'cannot be parsed')

@@ -35,10 +35,12 @@ export const HeadersTooLargeError = createError(
   'The request headers are larger than this server accepts',
   431,
 )
-export const MethodNotImplementedError = createError(
-  'SVC_METHOD_NOT_IMPLEMENTED',
-  'The request method is not one this server implements',
-  501,
+// 400, not RFC 9110's 501: a method the parser does not know is the client's error, and no request
+// a client can send may draw a 5xx (the reliability suite's bad-input properties hold us to that).
+export const UnknownMethodError = createError(
+  'SVC_UNKNOWN_METHOD',
+  'The request method is not one this server knows',
+  400,
 )
 export const MalformedRequestError = createError('SVC_MALFORMED_REQUEST', 'Malformed HTTP request: %s', 400)
 export const MissingHostError = createError(

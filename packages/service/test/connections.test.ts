@@ -104,7 +104,7 @@ describe('errors raised before routing are problem+json with the security header
       'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
       400,
     ],
-    ['an unknown method', 'FOO /health/live HTTP/1.1\r\nHost: x\r\n\r\n', 501],
+    ['an unknown method', 'FOO /health/live HTTP/1.1\r\nHost: x\r\n\r\n', 400],
     [
       'headers over 16 KB',
       `GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`,
