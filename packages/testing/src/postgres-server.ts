@@ -3,6 +3,7 @@ import { PostgreSqlContainer } from '@testcontainers/postgresql'
 import { type GenericContainer, getContainerRuntimeClient, Wait } from 'testcontainers'
 import { startEmbedded } from './embedded-server.js'
 import { freePort } from './free-port.js'
+import { waitForQuery } from './wait-for-query.js'
 
 export type Backend = 'url' | 'container' | 'embedded'
 
@@ -85,7 +86,7 @@ async function container(image: string): Promise<PostgresServer> {
   const client = await getContainerRuntimeClient()
   const handle = client.container.getById(started.getId())
   const url = `postgres://postgres:postgres@${started.getHost()}:${port}/postgres`
-  await waitForServer(url, STARTUP_TIMEOUT_MS)
+  await waitForQuery(url, STARTUP_TIMEOUT_MS)
   return {
     backend: 'container',
     url,
@@ -93,7 +94,7 @@ async function container(image: string): Promise<PostgresServer> {
     stop: () => client.container.stop(handle, { timeout: 10_000 }),
     start: async () => {
       await client.container.start(handle)
-      await waitForServer(url)
+      await waitForQuery(url, STARTUP_TIMEOUT_MS)
     },
     destroy: async () => {
       await started.stop()
@@ -104,23 +105,4 @@ async function container(image: string): Promise<PostgresServer> {
 async function embedded(): Promise<PostgresServer> {
   const server = await startEmbedded({ port: await freePort(), flags: FAST })
   return { backend: 'embedded', ...server }
-}
-
-// A bound for a hang: a container restarting on a loaded machine can take a while.
-async function waitForServer(url: string, timeoutMs = 120_000): Promise<void> {
-  const { default: pg } = await import('pg')
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 })
-    try {
-      await client.connect()
-      await client.query('select 1')
-      return
-    } catch (err) {
-      if (Date.now() > deadline) throw err
-      await new Promise((r) => setTimeout(r, 100))
-    } finally {
-      await client.end().catch(() => {})
-    }
-  }
 }

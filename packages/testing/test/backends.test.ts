@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type Backend, createTestDatabase, type PostgresServer, startPostgres } from '../src/index.js'
+import { serverVersion } from './server-version.js'
 
 // Each back-end the harness can pick is started for real; `container` only where a Docker engine runs.
 const { getContainerRuntimeClient } = await import('testcontainers')
@@ -10,17 +11,6 @@ const docker = await getContainerRuntimeClient().then(
 )
 const backends: Backend[] = docker ? ['embedded', 'container'] : ['embedded']
 
-async function version(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    const { rows } = await client.query<{ server_version: string }>('show server_version')
-    return rows[0]?.server_version ?? ''
-  } finally {
-    await client.end()
-  }
-}
-
 describe.each(backends)('%s back-end', (backend) => {
   let server: PostgresServer
   afterAll(() => server?.destroy())
@@ -28,7 +18,7 @@ describe.each(backends)('%s back-end', (backend) => {
   it('starts PostgreSQL 18, gives isolated databases, and survives stop/start on the same URL', async () => {
     server = await startPostgres({ backend, external: true })
     expect(server.backend).toBe(backend)
-    expect(await version(server.url)).toMatch(/^18\./)
+    expect(await serverVersion(server.url)).toMatch(/^18\./)
 
     const a = await createTestDatabase(server.url)
     const b = await createTestDatabase(server.url)
@@ -44,9 +34,9 @@ describe.each(backends)('%s back-end', (backend) => {
     expect(rows[0].n).toBe(0)
 
     await server.stop()
-    await expect(version(server.url)).rejects.toThrow()
+    await expect(serverVersion(server.url)).rejects.toThrow()
     await server.start()
-    expect(await version(a.url)).toMatch(/^18\./)
+    expect(await serverVersion(a.url)).toMatch(/^18\./)
     await a.drop()
     await b.drop()
   })

@@ -1,11 +1,11 @@
 import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { canRun, packagedBinaries, reachableBinaries, runAs } from '../src/embedded-binaries.js'
 import { startEmbedded } from '../src/embedded-server.js'
 import { freePort } from '../src/free-port.js'
+import { serverVersion } from './server-version.js'
 
 // A checkout in a directory other users cannot enter (`mktemp -d`, `/root/...`): as root, the
 // embedded server runs as `postgres`, which cannot reach the binaries installed in the checkout.
@@ -59,14 +59,3 @@ describe('embedded PostgreSQL from a checkout other users cannot enter', () => {
     },
   )
 })
-
-async function serverVersion(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    const { rows } = await client.query<{ server_version: string }>('show server_version')
-    return rows[0]?.server_version ?? ''
-  } finally {
-    await client.end()
-  }
-}
