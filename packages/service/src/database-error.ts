@@ -12,7 +12,8 @@ interface PgError extends Error {
 
 const SQLSTATE = /^[0-9A-Z]{5}$/
 
-function chain(err: unknown): Error[] {
+/** `err` and the errors it wraps (`cause`), outermost first, at most five deep. */
+export function chain(err: unknown): Error[] {
   const errors: Error[] = []
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) errors.push(e)
   return errors

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { clientDataError, queryErrorLog } from '../database-error.js'
+import { chain, clientDataError, queryErrorLog } from '../database-error.js'
 import { NotFoundError } from '../errors.js'
 import { ProblemDefinition } from '../schemas.js'
 
@@ -53,11 +53,10 @@ const DB_MESSAGES =
 
 /** True when `err` (or an error it wraps, as drizzle does) means the database is unavailable. */
 export function isDatabaseUnavailable(err: unknown): boolean {
-  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+  return chain(err).some((e) => {
     const code = (e as { code?: string }).code ?? ''
-    if (DB_CODES.has(code) || code.startsWith('08') || DB_MESSAGES.test(e.message)) return true
-  }
-  return false
+    return DB_CODES.has(code) || code.startsWith('08') || DB_MESSAGES.test(e.message)
+  })
 }
 
 export function sendProblem(
