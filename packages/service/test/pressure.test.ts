@@ -30,7 +30,12 @@ function stall(ms: number) {
 
 describe('load shedding on the event loop', () => {
   it('one sample window over the delay threshold sheds nothing', async () => {
-    const svc = await service({ PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '200', PRESSURE_SAMPLE_INTERVAL_MS: '100' })
+    // Utilisation off: a stalled loop is busy too, and this test is about the delay alone.
+    const svc = await service({
+      PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '200',
+      PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0',
+      PRESSURE_SAMPLE_INTERVAL_MS: '100',
+    })
     await sleep(300)
     // under-pressure misses a stall that begins just before its sample (its reset drops the next
     // delay sample), so stall again until it has measured one; samples under it come in between.
@@ -62,6 +67,9 @@ describe('load shedding on the event loop', () => {
   it('a delay that lasts PRESSURE_SUSTAIN_MS sheds, with its reason, and shedding ends with it', async () => {
     const svc = await service({
       PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '50',
+      // Off: 200 ms stalls keep utilisation near 1, and over 0.98 for as long it would win the race
+      // to shed first (seen once here: the 503 named eventLoopUtilization).
+      PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0',
       PRESSURE_SAMPLE_INTERVAL_MS: '100',
       PRESSURE_SUSTAIN_MS: '500',
     })
