@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
-import { migrationsFolder } from '@stack/db'
+import { migrationsFolder } from '@stack/api/migrations'
 import { runMigrations } from '@stack/migrate'
 import { createTestDatabase, type PostgresServer, startPostgres } from '@stack/testing'
 import pg from 'pg'

@@ -4,7 +4,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { buildApp } from '../src/app.js'
-import { loadApiConfig } from '../src/config.js'
+import { loadAppConfig } from '../src/config.js'
 
 const [out] = process.argv.slice(2)
 if (!out) {
@@ -13,7 +13,7 @@ if (!out) {
 }
 
 // Port 1 on loopback: nothing listens there, so nothing is ever reached by mistake.
-const app = await buildApp(loadApiConfig({ DATABASE_URL: 'postgres://openapi@127.0.0.1:1/openapi' }))
+const app = await buildApp(loadAppConfig({ DATABASE_URL: 'postgres://openapi@127.0.0.1:1/openapi' }))
 try {
   await app.ready()
   const res = await app.inject({ method: 'GET', url: '/openapi.json' })

@@ -1,10 +1,9 @@
-import { migrationsFolder } from '@stack/db'
 import { createService, type Service } from '@stack/service'
 import type { FastifyBaseLogger } from 'fastify'
-import type { ApiConfig } from './config.js'
+import { type AppConfig, SERVICE_NAME } from './config.js'
+import { migrationsFolder } from './db/migrations.js'
+import * as schema from './db/schema/index.js'
 import notes from './routes/v1/notes/index.js'
-
-export const SERVICE_NAME = 'api'
 
 export interface BuildOptions {
   /** server.ts passes its pino instance; tests pass false or their own. */
@@ -12,11 +11,11 @@ export interface BuildOptions {
 }
 
 /** The API: the shared plumbing plus this service's routes. It does not listen (see server.ts). */
-export async function buildApp(config: ApiConfig, options: BuildOptions = {}): Promise<Service> {
+export async function buildApp(config: AppConfig, options: BuildOptions = {}): Promise<Service> {
   const app = await createService(config, {
     name: SERVICE_NAME,
     logger: options.logger ?? false,
-    database: { config, migrationsFolder },
+    database: { config, schema, migrationsFolder },
     readinessTimeoutMs: config.DATABASE_PING_TIMEOUT_MS,
   })
   await app.register(notes, { prefix: '/v1/notes' })

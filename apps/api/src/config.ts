@@ -9,13 +9,17 @@ import {
   tracingVars,
 } from '@stack/config'
 
-/** Also app.ts's SERVICE_NAME; here so server.ts can name itself before it may import the app. */
+/**
+ * The `service` field of every log line, the metrics' `service` label and the trace resource's name.
+ * Here, not in app.ts: server.ts names the service before it may import the app (tracing first).
+ */
 export const SERVICE_NAME = 'api'
 
-export const apiVars = { ...serverVars, ...pressureVars, ...databaseVars, ...metricsVars, ...tracingVars }
-export type ApiConfig = Config<typeof apiVars>
+/** The shared parts of the environment (@stack/config); every service has tracing. */
+export const configVars = { ...serverVars, ...pressureVars, ...databaseVars, ...metricsVars, ...tracingVars }
+export type AppConfig = Config<typeof configVars>
 
 /** Reads and validates the environment once; throws a ConfigError naming every bad variable. */
-export function loadApiConfig(env?: Env): ApiConfig {
-  return loadConfig(apiVars, env)
+export function loadAppConfig(env?: Env): AppConfig {
+  return loadConfig(configVars, env)
 }

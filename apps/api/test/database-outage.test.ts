@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { migrationsFolder } from '@stack/db'
 import { runMigrations } from '@stack/migrate'
 import { createTestDatabase, type PostgresServer, startPostgres } from '@stack/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { migrationsFolder } from '../src/db/migrations.js'
 import { testApp } from './helpers.js'
 
 // A PostgreSQL server of this file's own, so it can be stopped and started under the app.

@@ -1,13 +1,13 @@
-import { migrationsFolder } from '@stack/db'
 import { runMigrations } from '@stack/migrate'
 import { createTestDatabase, type TestDatabase } from '@stack/testing'
 import pg from 'pg'
 import { buildApp } from '../src/app.js'
-import { loadApiConfig } from '../src/config.js'
+import { loadAppConfig } from '../src/config.js'
+import { migrationsFolder } from '../src/db/migrations.js'
 
 /** The API's config as the process would load it, from an explicit environment. */
 export function testConfig(env: Record<string, string>) {
-  return loadApiConfig({ LOG_LEVEL: 'silent', ...env })
+  return loadAppConfig({ LOG_LEVEL: 'silent', ...env })
 }
 
 /** A database of this test file's own, migrated by the real runner. */

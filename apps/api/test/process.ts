@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url'
 import { freePort, request } from '@stack/testing'
 
 export const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url))
+/** What images run: the esbuild bundle of dist/server.js (stack-bundle). */
+export const BUNDLE = fileURLToPath(new URL('../dist/server.bundle.js', import.meta.url))
 
 export interface RunningServer {
   child: ChildProcess
@@ -25,11 +27,15 @@ export async function startServer(
     waitFor?: string
     /** A command that runs node, e.g. ['prlimit', '--nofile=256']. */
     wrapper?: string[]
+    /** The script node runs: SERVER by default. */
+    entry?: string
+    cwd?: string
   } = {},
 ): Promise<RunningServer> {
   const port = await freePort()
-  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, SERVER]
+  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, options.entry ?? SERVER]
   const child = spawn(command as string, args, {
+    cwd: options.cwd,
     env: {
       PATH: process.env.PATH ?? '',
       HOST: '127.0.0.1',

@@ -1,4 +1,4 @@
-import { migrationsFolder } from '@stack/db'
+import { migrationsFolder } from '@stack/api/migrations'
 import { runMigrations } from '@stack/migrate'
 import { createTestDatabase, freePort, type Response, request, type TestDatabase } from '@stack/testing'
 import { API_ENTRIES, type ApiEntry, type Child, spawnNode } from '../../src/proc.js'

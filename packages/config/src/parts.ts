@@ -95,7 +95,7 @@ export const migrateVars = {
   MIGRATE_WAIT_TIMEOUT_MS: int({ default: 30_000, maximum: 3_600_000 }),
   /** How long `migrate up` waits for another runner's lock. */
   MIGRATE_LOCK_TIMEOUT_MS: int({ default: 60_000, minimum: 100, maximum: 3_600_000 }),
-  /** Folder of drizzle-kit migrations; defaults to the one shipped with @stack/db. */
+  /** Folder of drizzle-kit migrations; defaults to ./drizzle of the working directory (the service's package root). */
   MIGRATIONS_DIR: Type.Optional(str()),
 }
 

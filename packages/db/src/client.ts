@@ -1,27 +1,33 @@
 import type { Config, databaseVars } from '@stack/config'
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres'
+import pTimeout from 'p-timeout'
 import pg from 'pg'
-import * as schema from './schema/index.js'
+import { TimeoutError } from './errors.js'
 
 export type DatabaseConfig = Config<typeof databaseVars>
-export type Db = NodePgDatabase<typeof schema>
 
-export interface Database {
-  db: Db
+/** A service's pool and drizzle over it, typed with that service's own tables. */
+export interface Database<TSchema extends Record<string, unknown> = Record<string, never>> {
+  db: NodePgDatabase<TSchema>
   pool: pg.Pool
   /** `select 1` through the pool, rejected after DATABASE_PING_TIMEOUT_MS whatever the pool is doing. */
   ping(): Promise<void>
   close(): Promise<void>
 }
 
-export interface DatabaseOptions {
+export interface DatabaseOptions<TSchema extends Record<string, unknown>> {
   /** Shown in pg_stat_activity; DATABASE_APPLICATION_NAME wins when set. */
   applicationName: string
   /** Errors of idle clients (the server restarted, a network blip). Without a listener pg crashes the process. */
   onIdleError: (err: Error) => void
+  /** The service's drizzle tables (its `src/db/schema`), for typed queries and `db.query`. */
+  schema: TSchema
 }
 
-export function createDatabase(config: DatabaseConfig, options: DatabaseOptions): Database {
+export function createDatabase<TSchema extends Record<string, unknown>>(
+  config: DatabaseConfig,
+  options: DatabaseOptions<TSchema>,
+): Database<TSchema> {
   const pool = new pg.Pool({
     connectionString: config.DATABASE_URL,
     max: config.DATABASE_POOL_MAX,
@@ -36,16 +42,19 @@ export function createDatabase(config: DatabaseConfig, options: DatabaseOptions)
   })
   pool.on('error', options.onIdleError)
 
-  const db = drizzle({ client: pool, schema, casing: 'snake_case' })
+  const db = drizzle({ client: pool, schema: options.schema, casing: 'snake_case' })
   let closed = false
 
   return {
     db,
     pool,
     ping: () =>
-      withTimeout(
+      pTimeout(
         pool.query('select 1').then(() => undefined),
-        config.DATABASE_PING_TIMEOUT_MS,
+        {
+          milliseconds: config.DATABASE_PING_TIMEOUT_MS,
+          message: new TimeoutError(config.DATABASE_PING_TIMEOUT_MS),
+        },
       ),
     async close() {
       if (closed) return
@@ -53,21 +62,4 @@ export function createDatabase(config: DatabaseConfig, options: DatabaseOptions)
       await pool.end()
     },
   }
-}
-
-export class TimeoutError extends Error {
-  readonly code = 'DB_TIMEOUT'
-  constructor(ms: number) {
-    super(`database did not answer within ${ms} ms`)
-    this.name = 'TimeoutError'
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(ms)), ms)
-    timer.unref()
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
+import { resolve } from 'node:path'
 import { ConfigError, loadConfig, migrateVars } from '@stack/config'
-// The light subpath: the migrate bin needs the folder, not drizzle's query builder.
-import { migrationsFolder as defaultFolder } from '@stack/db/migrations'
 import { pino } from 'pino'
 import { connectWithRetry } from './connect.js'
 import { describe, EXIT, MigrateError } from './errors.js'
@@ -11,7 +10,7 @@ import { schemaState } from './state.js'
 const USAGE =
   'usage: stack-migrate [up|status]   (up: apply pending migrations; status: exit 1 if any are pending)'
 
-// One of the two places allowed to exit the process (the other is the API's server.ts).
+// A process entry point, allowed to exit (the other is @stack/service's runService).
 const log = pino({ base: { service: 'migrate' } })
 const [command = 'up', ...extra] = process.argv.slice(2)
 
@@ -33,7 +32,9 @@ try {
   console.error(`stack-migrate: ${err.message}`)
   process.exit(EXIT.USAGE)
 }
-const folder = config.MIGRATIONS_DIR ?? defaultFolder
+// The service's own migrations: run from its package root (/app in its image, apps/<name> in the
+// repository), where drizzle-kit wrote them.
+const folder = resolve(config.MIGRATIONS_DIR ?? 'drizzle')
 
 // SIGTERM (compose down, a pod deleted) cancels the running statement and rolls back before exiting.
 // A second signal exits at once: the cancel request is already on its way, and PostgreSQL rolls

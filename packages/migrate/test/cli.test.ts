@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -6,7 +6,16 @@ import { createTestDatabase, freePort, type TestDatabase } from '@stack/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LOCK_KEY } from '../src/index.js'
-import { lines, migrationsWith, query, recorded, runCli, runPnpmMigrate, tables } from './helpers.js'
+import {
+  API_ROOT,
+  lines,
+  migrationsWith,
+  query,
+  recorded,
+  runCli,
+  runPnpmMigrate,
+  tables,
+} from './helpers.js'
 
 let database: TestDatabase
 beforeAll(async () => {
@@ -61,6 +70,31 @@ describe('stack-migrate CLI', () => {
     const again = await runCli(['up'], env)
     expect(again.code).toBe(1)
     expect(again.ms).toBeLessThan(5000)
+  })
+
+  it('without MIGRATIONS_DIR, applies ./drizzle of its working directory (the service package root)', async () => {
+    const own = await createTestDatabase()
+    try {
+      const root = mkdtempSync(join(tmpdir(), 'service-root-'))
+      cpSync(
+        migrationsWith([{ tag: '9300_widgets', sql: 'create table widgets (id int);' }]),
+        join(root, 'drizzle'),
+        {
+          recursive: true,
+        },
+      )
+      const result = await runCli(['up'], { DATABASE_URL: own.url }, undefined, root)
+      expect(result.code).toBe(0)
+      expect(await tables(own.url)).toEqual(['notes', 'widgets'])
+
+      // Where no drizzle/ is, it says which folder it looked for.
+      const empty = mkdtempSync(join(tmpdir(), 'no-migrations-'))
+      const missing = await runCli(['status'], { DATABASE_URL: own.url }, undefined, empty)
+      expect(missing.code).toBe(1)
+      expect(missing.stderr).toContain(`cannot read migrations in ${join(empty, 'drizzle')}`)
+    } finally {
+      await own.drop()
+    }
   })
 
   it('lock held by another session past MIGRATE_LOCK_TIMEOUT_MS: exit 1 saying so', async () => {
@@ -138,7 +172,7 @@ describe('stack-migrate CLI', () => {
     expect(usage.stderr).toMatch(/unknown arguments "sideways"/)
   })
 
-  it("`pnpm migrate` at the root exits with the runner's own code and prints only its output", async () => {
+  it("`pnpm --dir apps/api migrate` at the root exits with the runner's own code and prints only its output", async () => {
     const config = await runPnpmMigrate(['up'], { DATABASE_URL: 'not-a-url' })
     expect(config.code).toBe(2)
     expect(config.stderr).toBe(
@@ -153,7 +187,10 @@ describe('stack-migrate CLI', () => {
 
     // Whatever state the database is in, the root command answers as the runner itself does.
     const env = { DATABASE_URL: database.url }
-    const [viaPnpm, direct] = [await runPnpmMigrate(['status'], env), await runCli(['status'], env)]
+    const [viaPnpm, direct] = [
+      await runPnpmMigrate(['status'], env),
+      await runCli(['status'], env, undefined, API_ROOT),
+    ]
     expect(viaPnpm.code).toBe(direct.code)
     expect(viaPnpm.stderr).toBe('')
     expect(lines(viaPnpm.stdout).map((l) => l.msg)).toEqual(lines(direct.stdout).map((l) => l.msg))

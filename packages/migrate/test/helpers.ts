@@ -3,10 +3,12 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { migrationsFolder } from '@stack/db'
 import pg from 'pg'
 
 export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+/** A service's package root as the runner sees it: drizzle/ holds a migration as drizzle-kit writes one. */
+export const SERVICE_ROOT = fileURLToPath(new URL('fixtures', import.meta.url))
+export const migrationsFolder = join(SERVICE_ROOT, 'drizzle')
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 
 export interface CliResult {
@@ -17,18 +19,31 @@ export interface CliResult {
   ms: number
 }
 
-/** Runs the built CLI as a real process; `onSpawn` gets the child (to signal it). */
+/**
+ * Runs the built CLI as a real process, from SERVICE_ROOT unless `cwd` says otherwise (the runner's
+ * default folder is ./drizzle); `onSpawn` gets the child (to signal it).
+ */
 export function runCli(
   args: string[],
   env: Record<string, string>,
   onSpawn?: (child: ReturnType<typeof spawn>) => void,
+  cwd = SERVICE_ROOT,
 ): Promise<CliResult> {
-  return run(process.execPath, [CLI, ...args], env, onSpawn)
+  return run(process.execPath, [CLI, ...args], env, onSpawn, cwd)
 }
 
-/** `pnpm migrate …` at the repository root, as the README tells people to type it. */
+/** The API's package root: where its migrator runs, finding ./drizzle. */
+export const API_ROOT = join(REPO_ROOT, 'apps/api')
+
+/** `pnpm --dir apps/api migrate …` at the repository root, as the README tells people to type it. */
 export function runPnpmMigrate(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return run('pnpm', ['migrate', ...args], { HOME: process.env.HOME ?? '', ...env }, undefined, REPO_ROOT)
+  return run(
+    'pnpm',
+    ['--dir', 'apps/api', 'migrate', ...args],
+    { HOME: process.env.HOME ?? '', ...env },
+    undefined,
+    REPO_ROOT,
+  )
 }
 
 function run(

@@ -1,9 +1,8 @@
-import { migrationsFolder } from '@stack/db'
 import { createTestDatabase, type TestDatabase } from '@stack/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readMigrations, runMigrations, schemaState } from '../src/index.js'
-import { migrationsWith, recorded, tables } from './helpers.js'
+import { migrationsFolder, migrationsWith, recorded, tables } from './helpers.js'
 
 let database: TestDatabase
 beforeAll(async () => {

@@ -1,12 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
+import { EXIT } from './exit.js'
 import type { Service, ServiceConfig } from './service.js'
-
-export const EXIT = { OK: 0, FAILURE: 1 } as const
 
 /**
  * Runs a service as the process: listens, then on SIGTERM/SIGINT drains and closes. Resolves with
- * the exit code; the caller (server.ts) exits with it.
+ * the exit code; the caller (runService) exits with it.
  *
  * Shutdown: readiness turns 503 at once; the replica keeps serving for SHUTDOWN_DELAY_MS so the
  * proxy can take it out of rotation; then app.close() stops accepting, lets in-flight requests

@@ -9,7 +9,7 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify'
 import { clientErrorHandler } from './client-error.js'
-import database from './plugins/database.js'
+import database, { type Tables } from './plugins/database.js'
 import health from './plugins/health.js'
 import jsonBody from './plugins/json-body.js'
 import lifecycle from './plugins/lifecycle.js'
@@ -41,8 +41,8 @@ export interface ServiceOptions {
   name: string
   /** A pino instance (server.ts builds it) or false for none (tests). */
   logger: FastifyBaseLogger | false
-  /** Omit for a service without a database. */
-  database?: { config: DatabaseConfig; migrationsFolder: string }
+  /** Omit for a service without a database. `schema` is its drizzle tables (src/db/schema). */
+  database?: { config: DatabaseConfig; schema: Tables; migrationsFolder: string }
   /** How long each readiness check may take: below the probes' timeout. */
   readinessTimeoutMs?: number
 }

@@ -1,11 +1,14 @@
 import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
 import { databaseVars, loadConfig, pressureVars, serverVars } from '@stack/config'
-import { migrationsFolder } from '@stack/db'
 import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { CheckFailedError } from '../src/errors.js'
 import { createService, isDatabaseUnavailable, parseTrustProxy, type Service } from '../src/index.js'
+
+// A service's migrations, as drizzle-kit writes them; the plumbing knows no service's tables.
+const migrationsFolder = fileURLToPath(new URL('fixtures/drizzle', import.meta.url))
 
 let app: Service | undefined
 afterEach(async () => {
@@ -89,7 +92,7 @@ describe('readiness', () => {
     app = await createService(config, {
       name: 'test',
       logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
-      database: { config, migrationsFolder },
+      database: { config, schema: {}, migrationsFolder },
       readinessTimeoutMs: 10_000,
     })
     await app.ready()

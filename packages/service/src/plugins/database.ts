@@ -1,21 +1,38 @@
-import type { DatabaseConfig } from '@stack/db'
-import { createDatabase, type Database, type Db } from '@stack/db'
+import { createDatabase, type Database, type DatabaseConfig } from '@stack/db'
 import { schemaState } from '@stack/migrate'
+import type { NodePgDatabase } from 'drizzle-orm/node-postgres'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { CheckFailedError } from '../errors.js'
 
+/**
+ * The tables of the service being compiled, for the type of `app.db`. Each service with a database
+ * names its schema once (src/db/schema/index.ts):
+ *
+ *   declare module '@stack/service' { interface ServiceTables { tables: typeof import('./index.js') } }
+ *
+ * A program holds one service, so one global declaration is exact; without it `app.db` knows no
+ * tables (queries through the builder still type-check against the table objects they name).
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by each service's declaration merging
+export interface ServiceTables {}
+export type Tables = ServiceTables extends { tables: infer T extends Record<string, unknown> }
+  ? T
+  : Record<string, never>
+
 declare module 'fastify' {
   interface FastifyInstance {
-    /** drizzle over the service's pool. */
-    db: Db
-    database: Database
+    /** drizzle over the service's pool, typed with its tables (see ServiceTables). */
+    db: NodePgDatabase<Tables>
+    database: Database<Tables>
   }
 }
 
 export interface DatabasePluginOptions {
   config: DatabaseConfig
   applicationName: string
+  /** The service's drizzle tables (src/db/schema). */
+  schema: Tables
   /** The migrations this build expects to be applied; readiness fails until they are. */
   migrationsFolder: string
 }
@@ -24,6 +41,7 @@ async function database(app: FastifyInstance, opts: DatabasePluginOptions) {
   const database = createDatabase(opts.config, {
     applicationName: opts.applicationName,
     onIdleError: (err) => app.log.warn({ err }, 'idle database connection lost'),
+    schema: opts.schema,
   })
   app.decorate('database', database)
   app.decorate('db', database.db)

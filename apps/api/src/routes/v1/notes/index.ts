@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { type Note as NoteRow, notes } from '@stack/db/schema'
 import { commonErrors, ProblemSchema, ref } from '@stack/service'
 import { desc, eq, sql } from 'drizzle-orm'
+import { type Note as NoteRow, notes } from '../../../db/schema/index.js'
 import { NoteNotFoundError } from '../../../errors.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { CreateNote, IdParams, ListQuery, Note, NotePage, shared, UpdateNote } from './schemas.js'

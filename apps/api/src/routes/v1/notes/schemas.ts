@@ -1,6 +1,6 @@
-import { NOTE_BODY_MAX, NOTE_TITLE_MAX } from '@stack/db/schema'
 import { ref, StorableText, UUID_PATTERN } from '@stack/service'
 import { Type } from 'typebox'
+import { NOTE_BODY_MAX, NOTE_TITLE_MAX } from '../../../db/schema/index.js'
 
 export const NoteId = Type.String({
   format: 'uuid',

@@ -1,24 +1,22 @@
-// The production entry point: dist/server.bundle.js, one ES module holding the server and every
-// dependency, with the migrations it checks beside it in dist/drizzle/. Run by `pnpm build` after tsc.
+#!/usr/bin/env node
+// `stack-bundle`, run by every service's `build` after tsc, in the service's package directory:
+// dist/server.js and every dependency as one ES module, dist/server.bundle.js, which images run.
 //
-// Why a bundle: started as dist/server.js, Node 24 spends most of a ~1.2 s start resolving modules.
-// For each of drizzle-orm's ~450 `.js` files its ESM loader asks for the package scope
-// (getPackageScopeConfig), which copies the package.json data with an object spread, and the spread
-// runs the lazy `exports` getter: drizzle-orm's 179 KB `exports` map is JSON-parsed again for every
-// module, twice (resolve and load). One file has one package scope lookup; see docs/performance.md.
+// Why a bundle: started as dist/server.js, Node 24 spends most of its start resolving modules, most
+// of it re-reading drizzle-orm's package.json once per module (docs/performance.md, "Start-up").
+// One file has one package scope lookup.
 //
-// `node dist/server.js` keeps working (tests, `pnpm start`); images run `node dist/server.bundle.js`.
-import { cp, rm } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
-import { migrationsFolder } from '@stack/db/migrations'
+// `node dist/server.js` keeps working (tests, `pnpm start`). The bundle needs nothing beside it:
+// a service finds its migrations at its package root (drizzle/, one level above dist/).
+import { resolve } from 'node:path'
 import { build, type Plugin } from 'esbuild'
 
-const dist = (path: string) => fileURLToPath(new URL(`../dist/${path}`, import.meta.url))
+const dist = (path: string) => resolve('dist', path)
 
 // Modules that OpenTelemetry's instrumentations patch as Node loads them (require-in-the-middle):
 // bundled, they would never be loaded by Node and tracing would lose their spans. Each import of
-// one becomes a require() run where the import was evaluated (after server.ts has started tracing),
-// resolved from dist/ at run time: these are dependencies of @stack/api.
+// one becomes a require() run where the import was evaluated (after runService has started
+// tracing), resolved from dist/ at run time: a service that uses one has it as a dependency.
 const RUNTIME_REQUIRED = ['pg']
 
 const requiredAtRunTime: Plugin = {
@@ -56,11 +54,6 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
 })
-
-// @stack/db finds its migrations beside the module that asks (see packages/db/src/migrations.ts):
-// in a bundle that module is the bundle, so they go next to it.
-await rm(dist('drizzle'), { recursive: true, force: true })
-await cp(migrationsFolder, dist('drizzle'), { recursive: true })
 
 const bytes = Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0)
 const inputs = Object.keys(result.metafile.inputs).length

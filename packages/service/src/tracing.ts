@@ -17,7 +17,7 @@ import {
 } from '@opentelemetry/sdk-trace'
 import type { FastifyInstance } from 'fastify'
 
-// Imported only when OTEL_EXPORTER_OTLP_ENDPOINT is set (server.ts), and before anything imports
+// Imported only when OTEL_EXPORTER_OTLP_ENDPOINT is set (run.ts), and before anything imports
 // `http` or `pg`: the instrumentations patch those modules as they are loaded. Both are CommonJS
 // underneath (Fastify requires `node:http`; pg's ESM entry requires its CommonJS build), so
 // require-in-the-middle sees them without an ESM loader hook.
