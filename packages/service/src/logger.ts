@@ -38,8 +38,8 @@ const LOG_FLUSH_INTERVAL_MS = 250
 /**
  * stdout for pino. With `bufferBytes` > 0 lines are collected and written in chunks of that size,
  * asynchronously, at least every LOG_FLUSH_INTERVAL_MS, and synchronously when the process exits
- * (pino's exit hook); a line costs a copy instead of a write(2) on the event loop, which was a
- * quarter of the API's CPU per database read (docs/performance.md). What is lost: at most the last
+ * (pino's exit hook); a line costs a copy instead of a write(2) on the event loop, a large share
+ * of a database read's CPU (docs/performance.md, "Figures behind code comments"). What is lost: at most the last
  * 250 ms or `bufferBytes` of lines when the process is killed with SIGKILL (the OOM killer). 0
  * writes every line at once.
  */

@@ -56,11 +56,9 @@ export function oldGenerationLimit(heapLimit: number, nodeOptions: readonly stri
 
 /**
  * Shedding starts before the kernel's OOM killer or V8's heap limit would end the process: at 90 % of
- * the container limit for RSS, and for the heap at 90 % of the old generation's limit. 90 % of
- * heap_size_limit came too late or never: heapUsed is the old space in use plus the live part of
- * one semi-space, so under compose's --max-old-space-size=160 --max-semi-space-size=8 (limit
- * 184 MiB) it reached 165.6 MiB only with the old space at least 94 % full, and under
- * --max-old-space-size=96 --max-semi-space-size=16 (bench/test/overload.test.ts) not at all.
+ * the container limit for RSS, and for the heap at 90 % of the old generation's limit, not of
+ * heap_size_limit: heapUsed is the old space in use plus the live part of one semi-space, so 90 % of
+ * the whole limit comes too late or never (docs/performance.md, "Figures behind code comments").
  * Explicit values win; with no container limit the RSS check is off (0). `limit` is the container's
  * (containerMemoryLimit), `heapLimit` the old generation's (oldGenerationLimit): the caller reads
  * them, so that this stays a rule of numbers.
