@@ -6,11 +6,11 @@ import * as schema from './db/schema/index.js'
 import notes from './routes/v1/notes/index.js'
 
 export interface BuildOptions {
-  /** server.ts passes its pino instance; tests pass false or their own. */
+  /** runService passes its pino instance; tests pass false or their own. */
   logger?: FastifyBaseLogger | false
 }
 
-/** The API: the shared plumbing plus this service's routes. It does not listen (see server.ts). */
+/** The API: the shared plumbing plus this service's routes. It does not listen (runService in server.ts does). */
 export async function buildApp(config: AppConfig, options: BuildOptions = {}): Promise<Service> {
   const app = await createService(config, {
     name: SERVICE_NAME,

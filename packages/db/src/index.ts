@@ -1,2 +1,2 @@
 export { createDatabase, type Database, type DatabaseConfig, type DatabaseOptions } from './client.js'
-export { TimeoutError } from './errors.js'
+export { isUnavailable, TimeoutError } from './errors.js'

@@ -1,18 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+// The light subpath: the classification only, not drizzle's query builder.
+import { isUnavailable } from '@stack/db/errors'
 import pg from 'pg'
 import { describe, MigrateError } from './errors.js'
-
-// Worth retrying while a database starts: nothing listens yet, DNS has no record for its container
-// yet, or PostgreSQL is up but still recovering ("the database system is starting up").
-const TRANSIENT = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  '57P03',
-])
 
 export interface ConnectOptions {
   url: string
@@ -43,9 +33,10 @@ export async function connectWithRetry(options: ConnectOptions): Promise<pg.Clie
       return client
     } catch (err) {
       await client.end().catch(() => {})
-      const code = (err as { code?: string }).code ?? firstCode(err)
       const reason = describe(err)
-      if (!TRANSIENT.has(code ?? '') && !/timeout/i.test(reason)) {
+      // Worth retrying while a database starts: nothing listens yet, DNS has no record for its
+      // container yet, or PostgreSQL is up but still recovering. A wrong password is not.
+      if (!attempts(err).some(isUnavailable)) {
         throw new MigrateError('MIGRATE_CONNECT_REFUSED', `cannot connect to ${target}: ${reason}`, {
           cause: err,
         })
@@ -65,8 +56,10 @@ export async function connectWithRetry(options: ConnectOptions): Promise<pg.Clie
   }
 }
 
-function firstCode(err: unknown): string | undefined {
-  return err instanceof AggregateError ? (err.errors[0] as { code?: string })?.code : undefined
+/** The error of each address tried: Node reports a host with several addresses as an AggregateError. */
+function attempts(err: unknown): Error[] {
+  const all = err instanceof AggregateError ? [err, ...err.errors] : [err]
+  return all.filter((e): e is Error => e instanceof Error)
 }
 
 /** `host:port` of a connection URL, for messages: never the credentials. */

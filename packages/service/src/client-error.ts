@@ -8,9 +8,10 @@ import {
   RequestTimeoutError,
   UnknownMethodError,
 } from './errors.js'
-import { PROBLEM_TYPE, type Problem } from './plugins/problem.js'
+import { PROBLEM_TYPE } from './plugins/problem.js'
 import { SECURITY_HEADERS } from './plugins/security.js'
 import { REQUEST_ID_HEADER } from './request-id.js'
+import type { Problem } from './schemas.js'
 
 /** What Node's `clientError` event hands over: a parser error (HPE_*) or a timeout. */
 type ClientError = Error & { code?: string; reason?: string; bytesParsed?: number }

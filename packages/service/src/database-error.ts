@@ -1,3 +1,4 @@
+import type { FastifyError } from 'fastify'
 import { DataConflictError, DataConstraintError, DataInvalidError } from './errors.js'
 
 /** What node-postgres reports for an error PostgreSQL sent (pg's DatabaseError fields we use). */
@@ -31,7 +32,7 @@ export function postgresError(err: unknown): PgError | undefined {
  * schema let through but a column or constraint refuses. The answer says which kind, never the
  * value (PostgreSQL's message and detail quote it).
  */
-export function clientDataError(err: unknown): Error | undefined {
+export function clientDataError(err: unknown): FastifyError | undefined {
   const code = postgresError(err)?.code
   if (code === undefined) return undefined
   if (code.startsWith('22')) return new DataInvalidError()

@@ -3,6 +3,20 @@ import createError from '@fastify/error'
 // Errors the plumbing raises itself; routes raise their own from their service's errors.ts.
 export const ShedError = createError('SVC_OVERLOADED', 'The server is overloaded (%s); retry later', 503)
 export const NotFoundError = createError('SVC_NOT_FOUND', 'Route %s %s not found', 404)
+// The answers of the error handler (plugins/problem.ts) for what is not an error of ours already.
+export const ValidationError = createError('VALIDATION_FAILED', 'invalid %s: %s', 400)
+export const DatabaseUnavailableError = createError(
+  'DB_UNAVAILABLE',
+  'The database is unavailable; retry later.',
+  503,
+)
+export const InternalError = createError(
+  'INTERNAL',
+  'An unexpected error occurred; quote request id %s when reporting it.',
+  500,
+)
+/** A client error Fastify or a plugin raised without a code of its own. */
+export const BadRequestError = createError('BAD_REQUEST', '%s', 400)
 export const InvalidUtf8BodyError = createError('SVC_INVALID_UTF8', 'The body is not valid UTF-8', 400)
 // The database refused the request's data (SQLSTATE classes 22 and 23); see database-error.ts.
 export const DataInvalidError = createError(

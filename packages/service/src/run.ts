@@ -25,7 +25,7 @@ export interface RunOptions<C extends RunConfig> {
  * line `<name>: <message>` on stderr when it is invalid), tracing, the logger, then serve()'s
  * listen-and-drain, whose code it exits with.
  *
- * Only the configuration is imported statically, here and in server.ts. Tracing has to patch `http`
+ * Only the configuration is imported statically, here and in a service's server.ts. Tracing has to patch `http`
  * and `pg` before the first import of either, so Fastify, pg and the app come in through dynamic
  * imports after it; with OTEL_EXPORTER_OTLP_ENDPOINT unset no OpenTelemetry package is loaded at all.
  */

@@ -41,8 +41,19 @@ export const ProblemDefinition = Type.Object(
   { $id: 'Problem' },
 )
 
+/** RFC 9457 body; `errors` lists the fields of a validation failure. */
+export type Problem = Static<typeof ProblemDefinition>
+
 /** What a route's `response` names for an error: the shared Problem. */
 export const ProblemSchema = ref(ProblemDefinition)
+
+/** One readiness check's outcome, in the /health/ready body (see plugins/readiness.ts). */
+export const CheckResult = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('fail')]),
+  durationMs: Type.Integer(),
+  error: Type.Optional(Type.String()),
+})
+export type CheckResult = Static<typeof CheckResult>
 
 /** Response schemas for the errors any route can answer with, to spread into `response`. */
 export const commonErrors = {

@@ -39,7 +39,7 @@ export type Service = FastifyInstance<
 
 export interface ServiceOptions {
   name: string
-  /** A pino instance (server.ts builds it) or false for none (tests). */
+  /** A pino instance (runService builds it) or false for none (tests). */
   logger: FastifyBaseLogger | false
   /** Omit for a service without a database. `schema` is its drizzle tables (src/db/schema). */
   database?: { config: DatabaseConfig; schema: Tables; migrationsFolder: string }

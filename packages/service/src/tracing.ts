@@ -16,6 +16,7 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace'
 import type { FastifyInstance } from 'fastify'
+import pTimeout from 'p-timeout'
 
 // Imported only when OTEL_EXPORTER_OTLP_ENDPOINT is set (run.ts), and before anything imports
 // `http` or `pg`: the instrumentations patch those modules as they are loaded. Both are CommonJS
@@ -90,15 +91,8 @@ export function startTracing(settings: TracingSettings): Tracing {
       return { trace_id: traceId, span_id: spanId }
     },
     async shutdown() {
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([
-        provider.shutdown(),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, FLUSH_TIMEOUT_MS)
-          timer.unref()
-        }),
-      ])
-      clearTimeout(timer)
+      // `message: false`: past the timeout it resolves; what is not exported by then is lost.
+      await pTimeout(provider.shutdown(), { milliseconds: FLUSH_TIMEOUT_MS, message: false })
     },
   }
 }

@@ -133,6 +133,10 @@ describe('isDatabaseUnavailable', () => {
       isDatabaseUnavailable(new Error('Failed query: select 1', { cause: withCode('x', 'ECONNRESET') })),
     ).toBe(true)
   })
+  it('recognises a database host without a route to it, as the migrator does (one list for both)', () => {
+    expect(isDatabaseUnavailable(withCode('connect EHOSTUNREACH 10.9.9.9:5432', 'EHOSTUNREACH'))).toBe(true)
+    expect(isDatabaseUnavailable(withCode('connect ENETUNREACH 10.9.9.9:5432', 'ENETUNREACH'))).toBe(true)
+  })
   it('does not take a query error for an outage', () => {
     expect(isDatabaseUnavailable(withCode('duplicate key value violates unique constraint', '23505'))).toBe(
       false,

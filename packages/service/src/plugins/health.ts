@@ -1,13 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { ref } from '../schemas.js'
+import { CheckResult, ref } from '../schemas.js'
 
 const Liveness = Type.Object({ status: Type.Literal('ok') }, { $id: 'Liveness' })
-const CheckResult = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('fail')]),
-  durationMs: Type.Integer(),
-  error: Type.Optional(Type.String()),
-})
 const Readiness = Type.Object(
   {
     status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),

@@ -1,22 +1,17 @@
+import { isUnavailable } from '@stack/db'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { chain, clientDataError, queryErrorLog } from '../database-error.js'
-import { NotFoundError } from '../errors.js'
-import { ProblemDefinition } from '../schemas.js'
+import {
+  BadRequestError,
+  DatabaseUnavailableError,
+  InternalError,
+  NotFoundError,
+  ValidationError,
+} from '../errors.js'
+import { type Problem, ProblemDefinition } from '../schemas.js'
 
 export const PROBLEM_TYPE = 'application/problem+json'
-
-/** RFC 9457 body; `errors` lists the fields of a validation failure. */
-export interface Problem {
-  type: string
-  title: string
-  status: number
-  detail: string
-  instance: string
-  code: string
-  requestId: string
-  errors?: { field: string; message: string }[]
-}
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -31,32 +26,9 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 }
 
-// What "the database is not there" looks like from node-postgres, pg-pool and PostgreSQL itself:
-// the pool's connect timeout, refused or reset sockets, a server shutting down or starting up,
-// a statement cut short by statement_timeout, and our own ping timeout.
-const DB_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EPIPE',
-  'DB_TIMEOUT',
-  '57014',
-  '57P01',
-  '57P02',
-  '57P03',
-  '53300',
-])
-const DB_MESSAGES =
-  /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error/i
-
 /** True when `err` (or an error it wraps, as drizzle does) means the database is unavailable. */
 export function isDatabaseUnavailable(err: unknown): boolean {
-  return chain(err).some((e) => {
-    const code = (e as { code?: string }).code ?? ''
-    return DB_CODES.has(code) || code.startsWith('08') || DB_MESSAGES.test(e.message)
-  })
+  return chain(err).some(isUnavailable)
 }
 
 export function sendProblem(
@@ -74,30 +46,42 @@ export function sendProblem(
   return reply.code(problem.status).type(PROBLEM_TYPE).send(body)
 }
 
+/** A @fastify/error as problem+json: its code, its message as the detail, its status unless `status` says otherwise. */
+function sendError(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  err: FastifyError,
+  extra: { status?: number; errors?: Problem['errors'] } = {},
+) {
+  return sendProblem(req, reply, {
+    status: extra.status ?? err.statusCode ?? 500,
+    code: err.code,
+    detail: err.message,
+    ...(extra.errors ? { errors: extra.errors } : {}),
+  })
+}
+
 async function problems(app: FastifyInstance) {
   // At the root, so every route's `ProblemSchema` reference resolves, and the document has it once.
   app.addSchema(ProblemDefinition)
 
-  app.setNotFoundHandler((req, reply) => {
-    const err = new NotFoundError(req.method, req.url.split('?')[0])
-    return sendProblem(req, reply, { status: 404, code: err.code, detail: err.message })
-  })
+  app.setNotFoundHandler((req, reply) =>
+    sendError(req, reply, new NotFoundError(req.method, req.url.split('?')[0])),
+  )
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) {
-      // Ajv stops at the first error (allErrors is off: with it, 120,000 unknown keys made a 13 MB
-      // answer). The cap and the truncation bound the answer for a validator that reports more, or a
-      // path made of a client's long keys.
+      // Ajv stops at the first error (allErrors is off: with it, a body of many unknown keys made an
+      // answer of megabytes; docs/performance.md). The cap and the truncation bound the answer for a
+      // validator that reports more, or a path made of a client's long keys.
       const errors = err.validation.slice(0, MAX_REPORTED_ERRORS).map((v) => ({
         field: truncate(
           `${err.validationContext ?? 'request'}${v.instancePath || ''}${missingProperty(v.params)}`,
         ),
         message: truncate(v.message ?? 'is invalid'),
       }))
-      return sendProblem(req, reply, {
-        status: 400,
-        code: 'VALIDATION_FAILED',
-        detail: `invalid ${err.validationContext ?? 'request'}: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`,
+      const detail = errors.map((e) => `${e.field} ${e.message}`).join('; ')
+      return sendError(req, reply, new ValidationError(err.validationContext ?? 'request', detail), {
         errors,
       })
     }
@@ -106,43 +90,31 @@ async function problems(app: FastifyInstance) {
       // The cause is what matters here; drizzle's wrapper repeats the whole query and stack.
       req.log.warn({ cause: rootMessage(err) }, 'database unavailable')
       reply.header('retry-after', '1')
-      return sendProblem(req, reply, {
-        status: 503,
-        code: 'DB_UNAVAILABLE',
-        detail: 'The database is unavailable; retry later.',
-      })
+      return sendError(req, reply, new DatabaseUnavailableError())
     }
 
     const refused = clientDataError(err)
     if (refused) {
       // A value the schema should have refused: worth fixing there, so it is logged (without values).
       req.log.warn({ query: queryErrorLog(err) }, 'database refused the request data')
-      return sendProblem(req, reply, {
-        status: (refused as FastifyError).statusCode ?? 400,
-        code: (refused as FastifyError).code,
-        detail: refused.message,
-      })
+      return sendError(req, reply, refused)
     }
 
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
     if (status < 500) {
       // Client errors (malformed JSON, too large, wrong media type, our own 404s) are safe to explain.
-      return sendProblem(req, reply, { status, code: err.code ?? 'BAD_REQUEST', detail: err.message })
+      return sendError(req, reply, err.code ? err : new BadRequestError(err.message), { status })
     }
     if (status === 503 && err.code) {
       // Our own 503s (shedding) carry a deliberate, safe message.
-      return sendProblem(req, reply, { status, code: err.code, detail: err.message })
+      return sendError(req, reply, err)
     }
     // Anything else is a bug or an outage: log what there is to know (for a query, everything but
     // its parameters: users' titles and bodies must not end up in the logs), tell the client nothing internal.
     const query = queryErrorLog(err)
     if (query) req.log.error({ query }, 'request failed')
     else req.log.error({ err }, 'request failed')
-    return sendProblem(req, reply, {
-      status,
-      code: 'INTERNAL',
-      detail: `An unexpected error occurred; quote request id ${req.id} when reporting it.`,
-    })
+    return sendError(req, reply, new InternalError(req.id), { status })
   })
 }
 

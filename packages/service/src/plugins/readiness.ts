@@ -1,14 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import pTimeout from 'p-timeout'
 import { CheckFailedError } from '../errors.js'
+import type { CheckResult } from '../schemas.js'
 
 export type Check = () => Promise<void>
-
-export interface CheckResult {
-  status: 'ok' | 'fail'
-  durationMs: number
-  error?: string
-}
 
 export interface ReadinessReport {
   ready: boolean
@@ -56,14 +52,8 @@ async function readiness(app: FastifyInstance, opts: ReadinessOptions) {
 
   async function timed(name: string, check: Check): Promise<CheckResult> {
     const started = performance.now()
-    let timer: NodeJS.Timeout | undefined
     try {
-      await Promise.race([
-        check(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(timeout), opts.timeoutMs)
-        }),
-      ])
+      await pTimeout(check(), { milliseconds: opts.timeoutMs, message: timeout })
       const result: CheckResult = { status: 'ok', durationMs: Math.round(performance.now() - started) }
       record(name, result)
       return result
@@ -75,8 +65,6 @@ async function readiness(app: FastifyInstance, opts: ReadinessOptions) {
       }
       record(name, result, err)
       return result
-    } finally {
-      clearTimeout(timer)
     }
   }
 
