@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 // The light subpath: the classification only, not drizzle's query builder.
 import { isUnavailable } from '@stack/db/errors'
 import pg from 'pg'
-import { describe, MigrateError } from './errors.js'
+import { CancelledError, ConnectRefusedError, describe, UnreachableError } from './errors.js'
 
 export interface ConnectOptions {
   url: string
@@ -19,8 +19,7 @@ export async function connectWithRetry(options: ConnectOptions): Promise<pg.Clie
   const target = hostAndPort(url)
   const deadline = Date.now() + waitTimeoutMs
   for (let attempt = 1, delay = 100; ; attempt++, delay = Math.min(delay * 2, 2000)) {
-    if (signal?.aborted)
-      throw new MigrateError('MIGRATE_CANCELLED', 'cancelled while waiting for the database')
+    if (signal?.aborted) throw new CancelledError('while waiting for the database')
     const client = new pg.Client({
       connectionString: url,
       application_name: options.applicationName,
@@ -37,17 +36,11 @@ export async function connectWithRetry(options: ConnectOptions): Promise<pg.Clie
       // Worth retrying while a database starts: nothing listens yet, DNS has no record for its
       // container yet, or PostgreSQL is up but still recovering. A wrong password is not.
       if (!attempts(err).some(isUnavailable)) {
-        throw new MigrateError('MIGRATE_CONNECT_REFUSED', `cannot connect to ${target}: ${reason}`, {
-          cause: err,
-        })
+        throw new ConnectRefusedError(target, reason, { cause: err })
       }
       const left = deadline - Date.now()
       if (left <= 0) {
-        throw new MigrateError(
-          'MIGRATE_UNREACHABLE',
-          `database at ${target} unreachable after ${attempt} attempt(s) in ${waitTimeoutMs} ms: ${reason}`,
-          { cause: err },
-        )
+        throw new UnreachableError(target, attempt, waitTimeoutMs, reason, { cause: err })
       }
       const wait = Math.min(delay, left)
       options.onRetry?.({ attempt, delayMs: wait, reason })

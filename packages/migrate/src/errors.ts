@@ -1,23 +1,32 @@
+import createError from '@fastify/error'
+
 /** Exit codes of the CLI, part of its contract with compose, Kubernetes and CI. */
 export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 } as const
 
-export type MigrateErrorCode =
-  | 'MIGRATE_UNREACHABLE'
-  | 'MIGRATE_CONNECT_REFUSED'
-  | 'MIGRATE_LOCK_TIMEOUT'
-  | 'MIGRATE_FAILED'
-  | 'MIGRATE_CANCELLED'
-  | 'MIGRATE_FILES'
-
-/** A failure of a run: exit 1 with `message` as the one-line reason. */
+/** A failure of a run (any of the codes below): exit 1 with its message as the one-line reason. */
 export class MigrateError extends Error {
-  readonly code: MigrateErrorCode
-  constructor(code: MigrateErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'MigrateError'
-    this.code = code
-  }
+  declare readonly code: string
 }
+
+// No HTTP status: these end a process, they are never an answer. The last argument may be { cause }.
+const failure = (code: string, message: string) =>
+  createError<unknown[]>(code, message, undefined, MigrateError as unknown as ErrorConstructor)
+
+export const UnreachableError = failure(
+  'MIGRATE_UNREACHABLE',
+  'database at %s unreachable after %d attempt(s) in %d ms: %s',
+)
+export const ConnectRefusedError = failure('MIGRATE_CONNECT_REFUSED', 'cannot connect to %s: %s')
+export const LockTimeoutError = failure(
+  'MIGRATE_LOCK_TIMEOUT',
+  'another migration runner held the lock for more than %d ms (MIGRATE_LOCK_TIMEOUT_MS)',
+)
+export const MigrationFailedError = failure(
+  'MIGRATE_FAILED',
+  'migration %s failed at statement %d of %d: %s; rolled back',
+)
+export const CancelledError = failure('MIGRATE_CANCELLED', 'cancelled %s')
+export const FilesError = failure('MIGRATE_FILES', 'cannot read migrations in %s: %s')
 
 /** `message (code)` of a pg error, or the message of any other error. */
 export function describe(err: unknown): string {

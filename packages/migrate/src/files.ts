@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
-import { MigrateError } from './errors.js'
+import { FilesError } from './errors.js'
 
 export interface Migration {
   /** drizzle-kit's name for it, e.g. `0000_init`. */
@@ -28,13 +28,7 @@ export function readMigrations(folder: string): readonly Migration[] {
     journal = JSON.parse(readFileSync(join(folder, 'meta', '_journal.json'), 'utf8'))
     files = readMigrationFiles({ migrationsFolder: folder })
   } catch (err) {
-    throw new MigrateError(
-      'MIGRATE_FILES',
-      `cannot read migrations in ${folder}: ${(err as Error).message}`,
-      {
-        cause: err,
-      },
-    )
+    throw new FilesError(folder, (err as Error).message, { cause: err })
   }
   const migrations = files.map((file, i) => ({
     tag: journal.entries[i]?.tag ?? `#${i}`,

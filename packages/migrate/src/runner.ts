@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { connectWithRetry } from './connect.js'
-import { describe, MigrateError } from './errors.js'
+import { CancelledError, describe, LockTimeoutError, MigrationFailedError } from './errors.js'
 import { type Migration, readMigrations } from './files.js'
 import { MIGRATIONS_SCHEMA, MIGRATIONS_TABLE, schemaState } from './state.js'
 
@@ -106,11 +106,7 @@ async function lock(client: pg.Client, timeoutMs: number): Promise<void> {
     await client.query('select pg_advisory_lock($1)', [LOCK_KEY])
   } catch (err) {
     if ((err as { code?: string }).code === '55P03') {
-      throw new MigrateError(
-        'MIGRATE_LOCK_TIMEOUT',
-        `another migration runner held the lock for more than ${timeoutMs} ms (MIGRATE_LOCK_TIMEOUT_MS)`,
-        { cause: err },
-      )
+      throw new LockTimeoutError(timeoutMs, { cause: err })
     }
     throw mapCancel(err)
   } finally {
@@ -130,11 +126,9 @@ async function apply(client: pg.Client, migration: Migration, signal?: AbortSign
         throw mapCancel(
           err,
           () =>
-            new MigrateError(
-              'MIGRATE_FAILED',
-              `migration ${migration.tag} failed at statement ${i + 1} of ${migration.statements.length}: ${describe(err)}; rolled back`,
-              { cause: err },
-            ),
+            new MigrationFailedError(migration.tag, i + 1, migration.statements.length, describe(err), {
+              cause: err,
+            }),
         )
       }
     }
@@ -150,8 +144,8 @@ async function apply(client: pg.Client, migration: Migration, signal?: AbortSign
   return Math.round(performance.now() - started)
 }
 
-function cancelled(): MigrateError {
-  return new MigrateError('MIGRATE_CANCELLED', 'cancelled by signal; the running migration was rolled back')
+function cancelled(): Error {
+  return new CancelledError('by signal; the running migration was rolled back')
 }
 
 function mapCancel(err: unknown, otherwise: () => Error = () => err as Error): Error {
