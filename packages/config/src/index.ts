@@ -7,7 +7,6 @@ export {
   migrateVars,
   pressureVars,
   serverVars,
-  testVars,
   tracingVars,
 } from './parts.js'
-export { bool, int, num, oneOf, port, str, url } from './vars.js'
+export { bool, int, num, oneOf, port, str, Type, url } from './vars.js'
