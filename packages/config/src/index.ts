@@ -2,7 +2,6 @@ export { ConfigError, type ConfigIssue } from './errors.js'
 export { type Config, childEnv, type Env, loadConfig } from './load.js'
 export {
   databaseVars,
-  devVars,
   metricsVars,
   migrateVars,
   pressureVars,

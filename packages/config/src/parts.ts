@@ -98,9 +98,3 @@ export const migrateVars = {
   /** Folder of drizzle-kit migrations; defaults to the one shipped with @stack/db. */
   MIGRATIONS_DIR: Type.Optional(str()),
 }
-
-export const devVars = {
-  DATABASE_URL: Type.Optional(databaseVars.DATABASE_URL),
-  DEV_DATA_DIR: str({ default: '.data/postgres' }),
-  DEV_DATABASE_PORT: port({ default: 54329 }),
-}
