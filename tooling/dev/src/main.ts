@@ -49,7 +49,6 @@ if (app.migrationsFolder) {
       port: config.DEV_DATABASE_PORT,
       // One server for every app; a database of each app's own.
       name: name.replaceAll('-', '_'),
-      log,
     })
     url = database.url
     log(

@@ -39,16 +39,9 @@ describe('pnpm dev', () => {
   it('with no DATABASE_URL: its own PostgreSQL, the API on loopback, readable logs, one line of URLs; Ctrl-C stops all', async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), 'stack-dev-')), 'postgres')
     const pgPort = await freePort()
-    const dev = await spawnServer({
-      command: [process.execPath, MAIN, 'api'],
-      // HOST unset (empty reads as unset), as in a person's shell: loopback must be the runner's default.
-      env: {
-        HOST: '',
-        HOME: process.env.HOME ?? '',
-        DEV_DATA_DIR: dataDir,
-        DEV_DATABASE_PORT: String(pgPort),
-      },
-    })
+    const env = { HOME: process.env.HOME ?? '', DEV_DATA_DIR: dataDir, DEV_DATABASE_PORT: String(pgPort) }
+    // HOST unset (empty reads as unset), as in a person's shell: loopback must be the runner's default.
+    const dev = await spawnServer({ command: [process.execPath, MAIN, 'api'], env: { ...env, HOST: '' } })
     try {
       const [line] = await dev.waitForOutput(/^\[dev\] api .*$/m, 300_000)
       const api = `http://127.0.0.1:${dev.port}`
@@ -82,6 +75,17 @@ describe('pnpm dev', () => {
       expect(dev.output()).toMatch(/^\[dev\] PostgreSQL stopped; data kept in /m)
       expect(await refused('127.0.0.1', dev.port)).toBe(true)
       expect(await refused('127.0.0.1', pgPort)).toBe(true)
+
+      // The next run finds the data where it left it: nothing to initialise, nothing to migrate.
+      const again = await spawnServer({ command: [process.execPath, MAIN, 'api'], env: { ...env, HOST: '' } })
+      try {
+        await again.waitForOutput(/^\[dev\] api .*$/m, 300_000)
+        expect(again.output()).toMatch(/^\[dev\] migrations: 0 applied, [1-9]\d* already there$/m)
+        again.signal('SIGINT')
+        expect((await again.exited).code).toBe(0)
+      } finally {
+        await again.stop('SIGINT', 60_000)
+      }
     } finally {
       // Ctrl-C first, so that a failed test leaves no app or database behind.
       await dev.stop('SIGINT', 60_000)
