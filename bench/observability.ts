@@ -9,23 +9,28 @@
 // a machine that drifts (other processes, thermal limits) does not favour one variant. Besides req/s
 // it reports the server's CPU time per request (from /proc): on a shared or busy machine req/s follows
 // whoever else runs, CPU per request much less so.
-import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
 import http from 'node:http'
-import { fileURLToPath } from 'node:url'
-import { migrationsFolder } from '@stack/api/migrations'
 import { runMigrations } from '@stack/migrate'
-import { createTestDatabase, freePort, startPostgres } from '@stack/testing'
+import {
+  migratedDatabase,
+  NO_SHEDDING,
+  processStats,
+  type ServerProcess,
+  spawnServer,
+  startPostgres,
+  waitForStatus,
+} from '@stack/testing'
 import autocannon from 'autocannon'
 import pg from 'pg'
+import { API_ENTRIES, API_MIGRATIONS } from './src/servers.ts'
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
 const NOTES = 1000
-const SERVER = fileURLToPath(new URL('../apps/api/dist/server.js', import.meta.url))
+const SERVER = API_ENTRIES.tsc
 
 interface Variant {
   name: string
@@ -46,20 +51,6 @@ interface Result {
   p50: number
   p99: number
   errors: number
-}
-
-// USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux.
-const TICKS_PER_S = 100
-
-/** CPU seconds (user + system) the process has used so far. */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S
-  } catch {
-    return Number.NaN
-  }
 }
 
 /** An OTLP/HTTP receiver that accepts and counts: the exporter's real work, without a collector. */
@@ -85,42 +76,23 @@ async function startSink() {
   }
 }
 
-async function startApi(databaseUrl: string, env: Record<string, string>) {
-  const port = await freePort()
-  const child: ChildProcess = spawn(process.execPath, [SERVER], {
+async function startApi(databaseUrl: string, env: Record<string, string>): Promise<ServerProcess> {
+  const api = await spawnServer({
+    entry: SERVER,
+    // As in production: one line per request, written where nobody waits on it.
+    logFile: '/dev/null',
     env: {
-      PATH: process.env.PATH ?? '',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      METRICS_PORT: String(await freePort()),
       DATABASE_URL: databaseUrl,
-      // As in production: one line per request, written to a pipe nobody waits on.
       LOG_LEVEL: 'info',
       SHUTDOWN_DELAY_MS: '0',
       // Load shedding off: a saturated server (which is what autocannon makes) would otherwise trade
       // throughput for 503s as soon as the event loop is busy 98 % of the time, differently per variant.
-      PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
-      PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0',
+      ...NO_SHEDDING,
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
   })
-  const url = `http://127.0.0.1:${port}`
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/health/ready`)).ok) break
-    } catch {}
-    if (i > 200) throw new Error('the API did not become ready in 20 s')
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  return {
-    url,
-    cpu: () => cpuSeconds(child.pid),
-    async stop() {
-      child.kill('SIGTERM')
-      await once(child, 'exit')
-    },
-  }
+  await waitForStatus(`${api.url}/health/ready`, 200, { server: api })
+  return api
 }
 
 async function load(url: string, paths: string[], seconds: number) {
@@ -137,8 +109,7 @@ async function main() {
   const postgres = await startPostgres({ external: true })
   const sink = await startSink()
   try {
-    const database = await createTestDatabase(postgres.url)
-    await runMigrations({ url: database.url, migrationsFolder, waitTimeoutMs: 30_000, lockTimeoutMs: 30_000 })
+    const database = await migratedDatabase(API_MIGRATIONS, runMigrations, { adminUrl: postgres.url })
     const client = new pg.Client({ connectionString: database.url })
     await client.connect()
     const { rows } = await client.query<{ id: string }>(
@@ -163,9 +134,9 @@ async function main() {
         try {
           for (const c of cases) {
             await load(api.url, c.paths, WARMUP_S)
-            const cpuBefore = api.cpu()
+            const cpuBefore = processStats(api.pid).cpuSeconds
             const r = await load(api.url, c.paths, DURATION_S)
-            const cpuUs = ((api.cpu() - cpuBefore) / r.requests.total) * 1e6
+            const cpuUs = ((processStats(api.pid).cpuSeconds - cpuBefore) / r.requests.total) * 1e6
             results.push({
               variant: variant.name,
               path: c.path,

@@ -1,26 +1,21 @@
 // pnpm bench: the API against its floors, on one machine, in one run. See docs/performance.md.
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import http from 'node:http'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { freePort } from '@stack/testing'
+import {
+  freePort,
+  processStats,
+  type ServerProcess,
+  sampleRss,
+  spawnServer,
+  waitForStatus,
+} from '@stack/testing'
 import { closedLoad, pacedLoad, type Request, startAutocannon } from './load.js'
 import { loadAverage, machine, revision, versions } from './machine.js'
 import { type CaseName, parseOptions } from './options.js'
 import { startBenchDatabase, waitForDatabase } from './postgres.js'
-import {
-  API_ENTRIES,
-  type ApiEntry,
-  type Child,
-  canPin,
-  pin,
-  procCpuSeconds,
-  procMemory,
-  sampleRss,
-  spawnNode,
-  TARGETS,
-} from './proc.js'
 import { type BenchResults, evaluate, markdown, type StartRun, table } from './report.js'
+import { API_ENTRIES, type ApiEntry, canPin, pin, pinnedTo, TARGETS } from './servers.js'
 import { median } from './stats.js'
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`)
@@ -79,7 +74,7 @@ async function databaseUp(before: string): Promise<void> {
 }
 
 interface Running {
-  child: Child
+  child: ServerProcess
   origin: string
 }
 
@@ -115,11 +110,13 @@ async function start(
         : TARGETS.nodeHttp
   const env =
     target === 'api' ? apiEnv(port, await freePort(), options.env) : { HOST: '127.0.0.1', PORT: String(port) }
+  // Ports are picked before the clock starts: readyMs is the server's start, not the harness's.
   const t0 = performance.now()
-  const child = spawnNode({
-    script,
+  const child = await spawnServer({
+    entry: script,
     env,
-    cpus: opts.serverCpus,
+    ports: false,
+    wrapper: pinnedTo(opts.serverCpus),
     ...(opts.profile
       ? {
           nodeArgs: [
@@ -132,26 +129,13 @@ async function start(
     ...(options.parseLogs ? {} : { logFile: join(opts.outDir, 'logs', `${name}.log`) }),
   })
   const origin = `http://127.0.0.1:${port}`
-  await waitFor200(origin, target === 'api' ? '/health/ready' : '/', child)
+  // Polled every 5 ms: the start-up figure is this wait.
+  await waitForStatus(`${origin}${target === 'api' ? '/health/ready' : '/'}`, 200, {
+    server: child,
+    intervalMs: 5,
+    timeoutMs: 30_000,
+  })
   return { child, origin, readyMs: performance.now() - t0 }
-}
-
-async function waitFor200(origin: string, path: string, child: Child, timeoutMs = 30_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  for (;;) {
-    if (child.child.exitCode !== null)
-      throw new Error(`server exited (${child.child.exitCode}): ${child.stderr()}`)
-    const status = await new Promise<number>((resolve) => {
-      const req = http.get(`${origin}${path}`, { agent: false }, (res) => {
-        res.resume()
-        resolve(res.statusCode ?? 0)
-      })
-      req.on('error', () => resolve(0))
-    })
-    if (status === 200) return
-    if (performance.now() > deadline) throw new Error(`${origin}${path} not 200 within ${timeoutMs} ms`)
-    await sleep(5)
-  }
 }
 
 async function stop(running: Running): Promise<void> {
@@ -168,14 +152,14 @@ const cpu = (() => {
   return {
     start(pid: number) {
       wall = performance.now()
-      server = procCpuSeconds(pid)
+      server = processStats(pid).cpuSeconds
       self = process.cpuUsage()
     },
     stop(pid: number) {
       const seconds = (performance.now() - wall) / 1000
       const used = process.cpuUsage(self)
       return {
-        serverCpu: (procCpuSeconds(pid) - server) / seconds,
+        serverCpu: (processStats(pid).cpuSeconds - server) / seconds,
         loadgenCpu: (used.user + used.system) / 1e6 / seconds,
       }
     },
@@ -200,7 +184,7 @@ for (const name of opts.cases) {
   })
   const cpuShare = cpu.stop(running.child.pid)
   rss.stop()
-  const peakRss = procMemory(running.child.pid, 'VmHWM')
+  const peakRss = processStats(running.child.pid).peakRssBytes
   await stop(running)
   cases.push({ n: def.n, name, label: def.label, ...result, peakRssBytes: peakRss, ...cpuShare })
   log(
@@ -213,9 +197,10 @@ let rawPg: BenchResults['rawPg']
 if (opts.cases.includes('read')) {
   log('case 4b raw pg pool, same query and concurrency')
   await databaseUp('case 4b')
-  const child = spawnNode({
-    script: TARGETS.rawPg,
-    cpus: opts.serverCpus,
+  const child = await spawnServer({
+    entry: TARGETS.rawPg,
+    wrapper: pinnedTo(opts.serverCpus),
+    ports: false,
     env: {
       DATABASE_URL: db.url,
       CONCURRENCY: String(opts.connections),
@@ -224,7 +209,7 @@ if (opts.cases.includes('read')) {
       POOL_MAX: '10',
     },
   })
-  const line = await child.waitForLog('result', (opts.durationS + opts.warmupS + 60) * 1000)
+  const line = await child.waitForLine('result', (opts.durationS + opts.warmupS + 60) * 1000)
   await child.exited
   const requests = Number(line.requests)
   const seconds = Number(line.seconds)
@@ -279,12 +264,12 @@ for (const entry of [opts.entry, opts.entry === 'bundle' ? 'tsc' : 'bundle'] as 
   const n = entry === opts.entry ? opts.starts : Math.min(3, opts.starts)
   for (let i = 0; i < n; i++) {
     const running = await start('api', `start-${entry}-${i}`, { entry, parseLogs: true })
-    const listening = await running.child.waitForLog('listening')
+    const listening = await running.child.waitForLine('listening')
     await sleep(1000)
     runs.push({
       readyMs: running.readyMs,
       startupMs: Number(listening.startupMs),
-      idleRssBytes: procMemory(running.child.pid, 'VmRSS'),
+      idleRssBytes: processStats(running.child.pid).rssBytes,
     })
     await stop(running)
   }
@@ -331,8 +316,10 @@ async function sigtermUnderLoad(): Promise<BenchResults['shutdown']> {
   sigtermAt = performance.now()
   running.child.child.kill('SIGTERM')
   const exit = await running.child.exited
-  const closing = running.child.logs.find((l) => String(l.msg).startsWith('shutdown: closing the listener'))
-  const complete = running.child.logs.find((l) => l.msg === 'shutdown complete')
+  const closing = running.child
+    .lines()
+    .find((l) => String(l.msg).startsWith('shutdown: closing the listener'))
+  const complete = running.child.lines().find((l) => l.msg === 'shutdown complete')
   instance.stop()
   await finished
   return {

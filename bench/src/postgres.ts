@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
-import { migrationsFolder } from '@stack/api/migrations'
 import { runMigrations } from '@stack/migrate'
-import { createTestDatabase, type PostgresServer, startPostgres } from '@stack/testing'
+import { migratedDatabase, type PostgresServer, startPostgres } from '@stack/testing'
 import pg from 'pg'
-import { canPin, pin } from './proc.js'
+import { API_MIGRATIONS, canPin, pin } from './servers.js'
 
 export interface BenchDatabase {
   server: PostgresServer
@@ -24,8 +23,7 @@ export interface BenchDatabase {
 export async function startBenchDatabase(options: { notes: number; cpus?: string; external?: boolean }) {
   const server = await startPostgres({ external: options.external ?? true })
   try {
-    const database = await createTestDatabase(server.url)
-    await runMigrations({ url: database.url, migrationsFolder, waitTimeoutMs: 30_000, lockTimeoutMs: 30_000 })
+    const database = await migratedDatabase(API_MIGRATIONS, runMigrations, { adminUrl: server.url })
     const ids = await seed(database.url, options.notes)
     const version = await query(database.url, 'show server_version')
     const placement = options.cpus ? pinPostgres(server, options.cpus) : 'not pinned (any core)'

@@ -1,18 +1,11 @@
 import net from 'node:net'
-import type { TestDatabase } from '@stack/testing'
+import type { ServerProcess, TestDatabase } from '@stack/testing'
 import fc from 'fast-check'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seed } from '../src/postgres.js'
 import { report } from './support/figures.js'
-import {
-  type Api,
-  migratedDatabase,
-  problemIssues,
-  type Response,
-  request,
-  startApi,
-} from './support/server.js'
+import { migratedDatabase, problemIssues, type Response, request, startApi } from './support/server.js'
 
 // Property-based bad input against the real built server over real sockets (so that nothing
 // between the bytes and the routes is skipped), with a real PostgreSQL behind it. For every
@@ -35,7 +28,7 @@ const RUNS = Number(process.env.RELIABILITY_FC_RUNS ?? 200)
 const SEED = process.env.RELIABILITY_FC_SEED ? Number(process.env.RELIABILITY_FC_SEED) : undefined
 
 let database: TestDatabase
-let api: Api
+let api: ServerProcess
 let client: pg.Client
 let ids: string[]
 const seen: Record<string, number> = {}
@@ -48,7 +41,7 @@ beforeAll(async () => {
   api = await startApi({ DATABASE_URL: database.url })
 })
 afterAll(async () => {
-  await api?.child.stop()
+  await api?.stop()
   await client?.end()
   await database?.drop()
 })
@@ -73,7 +66,7 @@ async function check(sent: Sent): Promise<string | undefined> {
   const before = await checksum()
   let res: Response
   try {
-    res = await request(`${api.origin}${sent.path}`, {
+    res = await request(`${api.url}${sent.path}`, {
       method: sent.method,
       agent: false,
       timeoutMs: 10_000,
@@ -329,7 +322,7 @@ describe('bad input to every route: no 5xx, problem+json, nothing written when r
             : JSON.stringify({ title, body })
           const what = `${patch ? 'PATCH' : 'POST'} ${raw ? `bytes ${Buffer.from(raw).toString('hex')}` : JSON.stringify({ title, body }).slice(0, 200)}`
           const before = await checksum()
-          const res = await request(`${api.origin}/v1/notes${patch ? `/${ids[0]}` : ''}`, {
+          const res = await request(`${api.url}/v1/notes${patch ? `/${ids[0]}` : ''}`, {
             method: patch ? 'PATCH' : 'POST',
             agent: false,
             timeoutMs: 10_000,
@@ -347,7 +340,7 @@ describe('bad input to every route: no 5xx, problem+json, nothing written when r
           if (raw)
             throw new Error(`${what}: ill-formed UTF-8 accepted (${res.status} ${res.body.slice(0, 200)})`)
           const written = JSON.parse(res.body)
-          const read = await request(`${api.origin}/v1/notes/${written.id}`, {
+          const read = await request(`${api.url}/v1/notes/${written.id}`, {
             agent: false,
             timeoutMs: 10_000,
           })
@@ -406,7 +399,7 @@ describe('bad input to every route: no 5xx, problem+json, nothing written when r
         seen[413] = (seen[413] ?? 0) + 1
       }
       expect(await checksum()).toBe(before)
-      expect((await request(`${api.origin}/health/live`, { agent: false })).status).toBe(200)
+      expect((await request(`${api.url}/health/live`, { agent: false })).status).toBe(200)
     }
   })
 
@@ -433,13 +426,13 @@ describe('bad input to every route: no 5xx, problem+json, nothing written when r
         const status = /^HTTP\/1\.[01] (\d{3})/.exec(answer)?.[1] ?? 'none'
         statuses[status] = (statuses[status] ?? 0) + 1
         if (status.startsWith('5')) throw new Error(`answered ${answer.slice(0, 300)}`)
-        const live = await request(`${api.origin}/health/live`, { agent: false, timeoutMs: 2000 })
+        const live = await request(`${api.url}/health/live`, { agent: false, timeoutMs: 2000 })
         if (live.status !== 200)
           throw new Error(`liveness ${live.status} after ${JSON.stringify(bytes.toString())}`)
       }),
       { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
     )
-    expect(api.child.child.exitCode).toBeNull()
+    expect(api.child.exitCode).toBeNull()
     report(
       'bad-input',
       `${Object.values(seen).reduce((a, b) => a + b, 0)} HTTP requests from 6 properties (${RUNS} runs each) plus ${RUNS} raw-byte exchanges: ` +
@@ -450,7 +443,7 @@ describe('bad input to every route: no 5xx, problem+json, nothing written when r
 
   it('a malformed percent-encoding in the path is a 400 problem+json', async () => {
     const before = await checksum()
-    const res = await request(`${api.origin}/v1/notes/%zz`, { agent: false, timeoutMs: 5000 })
+    const res = await request(`${api.url}/v1/notes/%zz`, { agent: false, timeoutMs: 5000 })
     expect(res.status).toBe(400)
     expect(await checksum()).toBe(before)
     report('bad-url', `GET /v1/notes/%zz -> ${res.status} ${res.headers['content-type']} ${res.body}`, {
@@ -474,7 +467,7 @@ describe('bad input to every route: no 5xx, problem+json, nothing written when r
       '2020-01-01T00:00:00.000Z',
     ]) {
       const cursor = Buffer.from(JSON.stringify([t, id])).toString('base64url')
-      const res = await request(`${api.origin}/v1/notes?cursor=${cursor}`, { agent: false, timeoutMs: 5000 })
+      const res = await request(`${api.url}/v1/notes?cursor=${cursor}`, { agent: false, timeoutMs: 5000 })
       statuses[t] = res.status
     }
     report(

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TestDatabase } from '@stack/testing'
+import { processStats, sampleRss } from '@stack/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seed } from '../src/postgres.js'
-import { procMemory, sampleRss } from '../src/proc.js'
 import { MB } from '../src/stats.js'
 import { report } from './support/figures.js'
 import { countBy, keepAliveLoad, type Outcome, outcomeKey, poll } from './support/load.js'
@@ -72,12 +72,12 @@ async function overload(env: Record<string, string>, loadMs: number, recoverMs: 
     { nodeArgs: NODE_ARGS },
   )
   await sleep(500)
-  const idleRss = procMemory(api.child.pid, 'VmRSS')
-  const rss = sampleRss(api.child.pid, 100)
+  const idleRss = processStats(api.pid).rssBytes
+  const rss = sampleRss(api.pid, 100)
   const big = 'z'.repeat(10_000)
   let n = 0
   const load = keepAliveLoad({
-    origin: api.origin,
+    origin: api.url,
     connections: CONNECTIONS,
     timeoutMs: 60_000,
     next: () =>
@@ -87,14 +87,14 @@ async function overload(env: Record<string, string>, loadMs: number, recoverMs: 
     openWith: '/health/live',
   })
   await load.open
-  const live = poll(`${api.origin}/health/live`, { intervalMs: 250, timeoutMs: LIVENESS_TIMEOUT_MS })
+  const live = poll(`${api.url}/health/live`, { intervalMs: 250, timeoutMs: LIVENESS_TIMEOUT_MS })
   await sleep(loadMs)
   const stopping = performance.now()
   const outcomes = await load.stop()
 
   let recoveredMs = Number.NaN
   while (performance.now() - stopping < recoverMs) {
-    const res = await request(`${api.origin}/v1/notes?limit=1`, { agent: false, timeoutMs: 5000 }).catch(
+    const res = await request(`${api.url}/v1/notes?limit=1`, { agent: false, timeoutMs: 5000 }).catch(
       () => undefined,
     )
     if (res?.status === 200) {
@@ -110,9 +110,9 @@ async function overload(env: Record<string, string>, loadMs: number, recoverMs: 
     return [sec, sample ? Math.round(sample.rss / MB) : null]
   })
   const rssAtRecovery = samples.find((x) => x.t >= stopping + recoveredMs)?.rss ?? Number.NaN
-  const alive = api.child.child.exitCode === null
-  const peakRss = procMemory(api.child.pid, 'VmHWM')
-  const exit = await api.child.stop()
+  const alive = api.child.exitCode === null
+  const peakRss = processStats(api.pid).peakRssBytes
+  const exit = await api.stop()
   return {
     outcomes,
     liveResults,
@@ -212,8 +212,8 @@ describe('overload: blocking work and memory growth', () => {
     // The threshold from the idle RSS this build has on this machine: idle + 40 MB.
     const first = await startApi({ DATABASE_URL: database.url }, { nodeArgs: NODE_ARGS })
     await sleep(500)
-    const rssLimit = Math.round(procMemory(first.child.pid, 'VmRSS') + 40 * MB)
-    await first.child.stop()
+    const rssLimit = Math.round(processStats(first.pid).rssBytes + 40 * MB)
+    await first.stop()
 
     // Whether a request is shed for memory during the load depends on how much of the RSS is in use
     // at a sample (apps/api/test/pressure.test.ts and rssPressure's tests cover that decision); what

@@ -38,15 +38,15 @@ describe('PostgreSQL restarted under load', () => {
     })
     let n = 0
     const load = keepAliveLoad({
-      origin: api.origin,
+      origin: api.url,
       connections: CONNECTIONS,
       next: () =>
         n++ % 3 === 0
           ? { kind: 'write', method: 'POST', path: '/v1/notes', body: { title: `restart ${n}` } }
           : { kind: 'read', path: `/v1/notes/${ids[n % ids.length]}` },
     })
-    const live = poll(`${api.origin}/health/live`, { intervalMs: 100, timeoutMs: 2000 })
-    const ready = poll(`${api.origin}/health/ready`, { intervalMs: 250, timeoutMs: 2000 })
+    const live = poll(`${api.url}/health/live`, { intervalMs: 100, timeoutMs: 2000 })
+    const ready = poll(`${api.url}/health/ready`, { intervalMs: 250, timeoutMs: 2000 })
     await sleep(2000)
 
     const stopping = performance.now()
@@ -68,7 +68,7 @@ describe('PostgreSQL restarted under load', () => {
     const liveResults = await live.stop()
     const readyResults = await ready.stop()
 
-    const alive = api.child.child.exitCode === null
+    const alive = api.child.exitCode === null
     const errors = outcomes.filter((o) => o.status === undefined || o.status >= 300)
     const not503 = errors.filter((o) => o.status !== 503)
     const badProblems = errors
@@ -82,7 +82,7 @@ describe('PostgreSQL restarted under load', () => {
     const readyDuring = readyResults.filter((r) => r.at > down + 500 && r.at < starting)
     const readyAgain = readyResults.find((r) => r.at > up && r.status === 200)
     const recoveryMs = recovered === undefined ? Number.NaN : recovered - up
-    await api.child.stop()
+    await api.stop()
 
     report(
       'postgres-restart',

@@ -38,7 +38,7 @@ describe('SIGTERM under keep-alive load', () => {
     })
     let n = 0
     const load = keepAliveLoad({
-      origin: api.origin,
+      origin: api.url,
       connections: CONNECTIONS,
       next: () =>
         n++ % 4 === 0
@@ -51,11 +51,11 @@ describe('SIGTERM under keep-alive load', () => {
           : { kind: 'read', path: `/v1/notes/${ids[n % ids.length]}` },
     })
 
-    const probe = poll(`${api.origin}/health/ready`, { intervalMs: PROBE_INTERVAL_MS, timeoutMs: 2000 })
+    const probe = poll(`${api.url}/health/ready`, { intervalMs: PROBE_INTERVAL_MS, timeoutMs: 2000 })
     await sleep(2000)
 
     const sigterm = performance.now()
-    api.child.child.kill('SIGTERM')
+    api.child.kill('SIGTERM')
 
     // The proxy: PROBE_FAILURES readiness failures in a row, then its reaction time.
     let failures = 0
@@ -70,13 +70,13 @@ describe('SIGTERM under keep-alive load', () => {
     const stoppedSendingMs = performance.now() - sigterm
     const outcomes = await load.stop()
     await probe.stop()
-    const exit = await api.child.exited
+    const exit = await api.exited
     const exitMs = exit.at - sigterm
 
     const failed = outcomes.filter((o) => o.error || (o.status ?? 0) >= 300)
     const afterSigterm = outcomes.filter((o) => o.sent >= sigterm)
     const inflightAtSigterm = outcomes.filter((o) => o.sent < sigterm && o.ended > sigterm).length
-    const complete = api.child.logs.find((l) => l.msg === 'shutdown complete')
+    const complete = api.lines().find((l) => l.msg === 'shutdown complete')
     report(
       'sigterm',
       `${outcomes.length} requests sent over ${CONNECTIONS} keep-alive connections, ${failed.length} failed; ` +
@@ -107,6 +107,6 @@ describe('SIGTERM under keep-alive load', () => {
     expect(exit.code).toBe(0)
     // The delay, then the drain of what is in flight (milliseconds here) and the pool's close.
     expect(exitMs).toBeLessThan(DELAY_MS + 2000)
-    expect(api.child.logs.map((l) => l.msg)).toContain('shutdown complete')
+    expect(api.lines().map((l) => l.msg)).toContain('shutdown complete')
   })
 })

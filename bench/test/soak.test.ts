@@ -2,9 +2,9 @@ import { mkdirSync } from 'node:fs'
 import http from 'node:http'
 import { fileURLToPath } from 'node:url'
 import type { TestDatabase } from '@stack/testing'
+import { processStats, sampleRss } from '@stack/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seed } from '../src/postgres.js'
-import { procMemory, sampleRss } from '../src/proc.js'
 import { linearFit, MB, summarize } from '../src/stats.js'
 import {
   type ErrorEvent,
@@ -55,10 +55,10 @@ describe('soak', () => {
     // A proxy sends nothing before readiness says 200; startApi waits for liveness only, and the
     // first /health/ready of the load answered 503 while the pool had not yet reached the database.
     await untilReady(api).catch(async (err) => {
-      await api.child.stop()
+      await api.stop()
       throw err
     })
-    const rss = sampleRss(api.child.pid, 1000)
+    const rss = sampleRss(api.pid, 1000)
     // heapUsed from the server's own /metrics (prom-client's default metrics), every 2 s.
     const heap: { t: number; bytes: number }[] = []
     const heapTimer = setInterval(async () => {
@@ -95,7 +95,7 @@ describe('soak', () => {
       const started = performance.now()
       inflight++
       try {
-        const res = await request(`${api.origin}${path}`, { method, body, agent, timeoutMs: 10_000 })
+        const res = await request(`${api.url}${path}`, { method, body, agent, timeoutMs: 10_000 })
         statuses[res.status] = (statuses[res.status] ?? 0) + 1
         if (method === 'POST' && res.status === 201) created.push(JSON.parse(res.body).id)
         if (method === 'PATCH' && mine) created.push(mine)
@@ -130,8 +130,8 @@ describe('soak', () => {
     const samples = rss.stop()
     clearInterval(heapTimer)
     agent.destroy()
-    const peak = procMemory(api.child.pid, 'VmHWM')
-    const exit = await api.child.stop()
+    const peak = processStats(api.pid).peakRssBytes
+    const exit = await api.stop()
 
     const after = samples.filter((s) => s.t >= start + WARMUP_S * 1000 && s.t < end)
     const fit = linearFit(after.map((s) => ({ x: (s.t - start) / 60_000, y: s.rss / MB })))

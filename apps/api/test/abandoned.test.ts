@@ -61,7 +61,7 @@ describe('requests abandoned by their client', () => {
       for (const socket of sockets) socket.destroy()
 
       const lines = () =>
-        server.logs.filter((l) => l.msg === 'request completed' && ids.includes(String(l.reqId)))
+        server.lines().filter((l) => l.msg === 'request completed' && ids.includes(String(l.reqId)))
       await until('the in-flight list is empty', async () => (await active()) === 0)
       await until(`${N} log lines`, () => lines().length === N)
 
@@ -91,7 +91,7 @@ describe('requests abandoned by their client', () => {
 
       // A shutdown now names nothing in flight.
       server.child.kill('SIGTERM')
-      const closing = await server.waitForLog(/closing the listener/, 30_000)
+      const closing = await server.waitForLine(/closing the listener/, 30_000)
       expect(closing.inflight).toBe(0)
       expect((await server.exited).code).toBe(0)
     } finally {

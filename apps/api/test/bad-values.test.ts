@@ -1,7 +1,8 @@
 import type { TestDatabase } from '@stack/testing'
+import { NO_SHEDDING } from '@stack/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migratedDatabase, NO_SHEDDING, testApp } from './helpers.js'
+import { migratedDatabase, testApp } from './helpers.js'
 
 // Values that a JSON schema of "string", "uuid" or "integer" lets through but that PostgreSQL refuses
 // (a 500 before) or that the driver would silently change (stored other than sent). Each goes through

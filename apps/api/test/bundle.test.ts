@@ -63,8 +63,8 @@ describe('node dist/server.bundle.js', () => {
       expect(JSON.parse(res.body).checks.migrations).toEqual(
         expect.objectContaining({ status: 'fail', error: 'migrations pending' }),
       )
-      const failing = await server.waitForLog('readiness check failing')
-      expect(JSON.stringify(server.logs.filter((l) => l.check === 'migrations'))).toContain(
+      const failing = await server.waitForLine('readiness check failing')
+      expect(JSON.stringify(server.lines().filter((l) => l.check === 'migrations'))).toContain(
         'pending migrations: 0000_init',
       )
       expect(failing).toBeDefined()

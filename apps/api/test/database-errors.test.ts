@@ -1,9 +1,10 @@
 import type { TestDatabase } from '@stack/testing'
+import { NO_SHEDDING } from '@stack/testing'
 import pg from 'pg'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../src/app.js'
-import { migratedDatabase, NO_SHEDDING, testConfig } from './helpers.js'
+import { migratedDatabase, testConfig } from './helpers.js'
 
 // When PostgreSQL refuses what the schemas let through, the answer is still a 4xx with a code, and
 // neither the answer nor the log repeats the user's values. The refusals are real: this file's own

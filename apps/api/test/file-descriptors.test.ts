@@ -57,9 +57,9 @@ describe('out of file descriptors', () => {
       await until('the server holds every descriptor it may', () => openFds(pid) >= LIMIT - 2, 60_000)
       // A sample taken with no descriptor left: before the fix, an uncaught EMFILE and exit 1.
       await Promise.race([
-        server.waitForLog(/memory usage cannot be sampled/, 30_000),
+        server.waitForLine(/memory usage cannot be sampled/, 30_000),
         server.exited.then(() => {
-          const fatal = server.logs.find((l) => l.msg === 'uncaught exception')
+          const fatal = server.lines().find((l) => l.msg === 'uncaught exception')
           throw new Error(`the server exited: ${JSON.stringify(fatal?.err ?? server.stderr())}`.slice(0, 400))
         }),
       ])

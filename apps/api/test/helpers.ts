@@ -1,5 +1,5 @@
 import { runMigrations } from '@stack/migrate'
-import { createTestDatabase, type TestDatabase } from '@stack/testing'
+import { migratedDatabase as migrated, type TestDatabase } from '@stack/testing'
 import pg from 'pg'
 import { buildApp } from '../src/app.js'
 import { loadAppConfig } from '../src/config.js'
@@ -11,16 +11,8 @@ export function testConfig(env: Record<string, string>) {
 }
 
 /** A database of this test file's own, migrated by the real runner. */
-export async function migratedDatabase(): Promise<TestDatabase> {
-  const database = await createTestDatabase()
-  await runMigrations({ url: database.url, migrationsFolder, waitTimeoutMs: 10_000, lockTimeoutMs: 10_000 })
-  return database
-}
-
-/** Event-loop shedding off (0 turns under-pressure's check off), for tests whose subject is not shedding. */
-export const NO_SHEDDING = {
-  PRESSURE_MAX_EVENT_LOOP_UTILIZATION: '0',
-  PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
+export function migratedDatabase(): Promise<TestDatabase> {
+  return migrated(migrationsFolder, runMigrations)
 }
 
 export async function testApp(env: Record<string, string>) {

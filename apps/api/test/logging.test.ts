@@ -35,15 +35,15 @@ describe('log output of the real process', () => {
     await sequential(server.url, 50)
     // Idle now: the periodic flush writes what the buffer holds.
     await sleep(600)
-    expect(completed(server.logs)).toBe(50)
+    expect(completed(server.lines())).toBe(50)
     const writes = server.stdoutChunks() - before
     // More lines, then SIGTERM at once: the rest is written at exit.
     await sequential(server.url, 20)
     server.child.kill('SIGTERM')
     const exit = await server.exited
     expect(exit.code).toBe(0)
-    expect(completed(server.logs)).toBe(70)
-    expect(server.logs.map((l) => l.msg)).toContain('shutdown complete')
+    expect(completed(server.lines())).toBe(70)
+    expect(server.lines().map((l) => l.msg)).toContain('shutdown complete')
     console.info(`50 request lines reached stdout in ${writes} reads`)
     // One write per line would be ~50 reads (requests are answered one after another).
     expect(writes).toBeLessThan(25)
@@ -60,7 +60,7 @@ describe('log output of the real process', () => {
       const before = server.stdoutChunks()
       await sequential(server.url, 50)
       await sleep(100)
-      expect(completed(server.logs)).toBe(50)
+      expect(completed(server.lines())).toBe(50)
       expect(server.stdoutChunks() - before).toBeGreaterThan(25)
     } finally {
       server.child.kill('SIGTERM')

@@ -125,7 +125,7 @@ describe('graceful shutdown of the real process', () => {
     await Promise.all(workers)
     agent.destroy()
 
-    const closing = await server.waitForLog(
+    const closing = await server.waitForLine(
       'shutdown: closing the listener and waiting for in-flight requests',
     )
     expect(await connectRefused(server.port)).toBe(true)
@@ -159,7 +159,7 @@ describe('graceful shutdown of the real process', () => {
     expect(slowRes.headers.connection).toBe('close')
     expect(exit.code).toBe(0)
     expect(exit.at).toBeGreaterThan(slowStarted)
-    expect(server.logs.map((l) => l.msg)).toEqual(
+    expect(server.lines().map((l) => l.msg)).toEqual(
       expect.arrayContaining([
         'shutdown: readiness is now 503, draining',
         'database pool closed',
@@ -171,15 +171,15 @@ describe('graceful shutdown of the real process', () => {
   it('a second signal exits 1 at once', async () => {
     const server = await startServer({ ...baseEnv(), SHUTDOWN_DELAY_MS: '10000' })
     server.child.kill('SIGINT')
-    await server.waitForLog('shutdown: readiness is now 503, draining')
+    await server.waitForLine('shutdown: readiness is now 503, draining')
     const second = performance.now()
     server.child.kill('SIGTERM')
     const exit = await server.exited
     // At once: well inside the 10 s drain delay it would otherwise have waited out.
     expect(exit.code).toBe(1)
     expect(exit.at - second).toBeLessThan(10_000)
-    expect(server.logs.map((l) => l.msg)).not.toContain('shutdown complete')
-    expect(server.logs.map((l) => l.msg)).toContain('second signal during shutdown: exiting now')
+    expect(server.lines().map((l) => l.msg)).not.toContain('shutdown complete')
+    expect(server.lines().map((l) => l.msg)).toContain('second signal during shutdown: exiting now')
   })
 
   it('past SHUTDOWN_TIMEOUT_MS: exit 1 and a log line naming the request still open', async () => {
@@ -201,7 +201,7 @@ describe('graceful shutdown of the real process', () => {
     expect(exit.code).toBe(1)
     // Not before the drain delay and the deadline have passed; the stuck request was still held.
     expect(exit.at - sigterm).toBeGreaterThan(1100)
-    const line = server.logs.find((l) => String(l.msg).startsWith('shutdown deadline of 1000 ms exceeded'))
+    const line = server.lines().find((l) => String(l.msg).startsWith('shutdown deadline of 1000 ms exceeded'))
     expect(line).toMatchObject({
       level: 'error',
       inflight: [expect.objectContaining({ method: 'PATCH', url: `/v1/notes/${id}` })],

@@ -261,7 +261,7 @@ registerHooks({
         key: 'service.name',
         value: { stringValue: 'api-under-test' },
       })
-      const line = server.logs.find((l) => l.msg === 'request completed')
+      const line = server.lines().find((l) => l.msg === 'request completed')
       expect(line).toMatchObject({ trace_id: TRACE_ID, reqId: res.headers.get('x-request-id') })
     } finally {
       server.child.kill('SIGKILL')
@@ -288,7 +288,7 @@ registerHooks({
       // Only the API, a no-op facade: prom-client's default CPU metrics require it (for exemplars).
       const loaded = server.stderr().match(/@opentelemetry\/[^/]+/g) ?? []
       expect(new Set(loaded)).toEqual(new Set(['@opentelemetry/api']))
-      const line = server.logs.find((l) => l.msg === 'request completed')
+      const line = server.lines().find((l) => l.msg === 'request completed')
       expect(line).toBeDefined()
       expect(line).not.toHaveProperty('trace_id')
     } finally {

@@ -1,6 +1,7 @@
 import type { TestDatabase } from '@stack/testing'
+import { NO_SHEDDING } from '@stack/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migratedDatabase, NO_SHEDDING, testApp } from './helpers.js'
+import { migratedDatabase, testApp } from './helpers.js'
 
 let database: TestDatabase
 let app: Awaited<ReturnType<typeof testApp>>

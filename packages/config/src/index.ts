@@ -2,12 +2,10 @@ export { ConfigError, type ConfigIssue } from './errors.js'
 export { type Config, childEnv, type Env, loadConfig } from './load.js'
 export {
   databaseVars,
-  devVars,
   metricsVars,
   migrateVars,
   pressureVars,
   serverVars,
-  testVars,
   tracingVars,
 } from './parts.js'
-export { bool, int, num, oneOf, port, str, url } from './vars.js'
+export { bool, int, num, oneOf, port, str, Type, url } from './vars.js'

@@ -98,17 +98,3 @@ export const migrateVars = {
   /** Folder of drizzle-kit migrations; defaults to ./drizzle of the working directory (the service's package root). */
   MIGRATIONS_DIR: Type.Optional(str()),
 }
-
-export const testVars = {
-  /** Use this server instead of starting one (each test file still gets its own database). */
-  TEST_DATABASE_URL: Type.Optional(url({ protocols: ['postgres', 'postgresql'] })),
-  /** Which PostgreSQL the test harness uses; `auto` picks url, then container, then embedded. */
-  TEST_PG_BACKEND: oneOf(['auto', 'url', 'container', 'embedded'], { default: 'auto' }),
-  TEST_PG_IMAGE: str({ default: 'postgres:18' }),
-}
-
-export const devVars = {
-  DATABASE_URL: Type.Optional(databaseVars.DATABASE_URL),
-  DEV_DATA_DIR: str({ default: '.data/postgres' }),
-  DEV_DATABASE_PORT: port({ default: 54329 }),
-}

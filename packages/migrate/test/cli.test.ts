@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LOCK_KEY } from '../src/index.js'
 import {
   API_ROOT,
-  lines,
   migrationsWith,
   query,
   recorded,
@@ -33,19 +32,19 @@ describe('stack-migrate CLI', () => {
     const env = { DATABASE_URL: database.url }
     const pending = await runCli(['status'], env)
     expect(pending.code).toBe(1)
-    expect(lines(pending.stdout)).toContainEqual(
+    expect(pending.lines).toContainEqual(
       expect.objectContaining({ migration: '0000_init', state: 'pending' }),
     )
 
     const up = await runCli(['up'], env)
     expect(up.code).toBe(0)
-    const applied = lines(up.stdout).filter((l) => l.msg === 'migration applied')
+    const applied = up.lines.filter((l) => l.msg === 'migration applied')
     expect(applied[0]).toMatchObject({ migration: '0000_init', durationMs: expect.any(Number) })
-    expect(lines(up.stdout).at(-1)).toMatchObject({ msg: 'migrations applied', applied: applied.length })
+    expect(up.lines.at(-1)).toMatchObject({ msg: 'migrations applied', applied: applied.length })
 
     const current = await runCli(['status'], env)
     expect(current.code).toBe(0)
-    expect(lines(current.stdout).at(-1)).toMatchObject({ msg: 'schema up to date', pending: 0 })
+    expect(current.lines.at(-1)).toMatchObject({ msg: 'schema up to date', pending: 0 })
   })
 
   it('a failing migration: exit 1 naming it, nothing of it applied, the lock released', async () => {
@@ -122,7 +121,7 @@ describe('stack-migrate CLI', () => {
       new RegExp(`database at 127\\.0\\.0\\.1:${port} unreachable after \\d+ attempt`),
     )
     expect(
-      lines(result.stdout).filter((l) => l.msg === 'database not reachable yet, retrying').length,
+      result.lines.filter((l) => l.msg === 'database not reachable yet, retrying').length,
     ).toBeGreaterThan(2)
     expect(result.stdout + result.stderr).not.toContain('secretpw')
     expect(result.ms).toBeGreaterThan(1400)
@@ -178,7 +177,7 @@ describe('stack-migrate CLI', () => {
     expect(config.stderr).toBe(
       'stack-migrate: invalid configuration: DATABASE_URL must be a URL starting with postgres:// or postgresql://\n',
     )
-    expect(lines(config.stdout)).toHaveLength(1)
+    expect(config.lines).toHaveLength(1)
     expect(config.stdout.trim().split('\n')).toHaveLength(1)
 
     const usage = await runPnpmMigrate(['sideways'], { DATABASE_URL: database.url })
@@ -193,7 +192,7 @@ describe('stack-migrate CLI', () => {
     ]
     expect(viaPnpm.code).toBe(direct.code)
     expect(viaPnpm.stderr).toBe('')
-    expect(lines(viaPnpm.stdout).map((l) => l.msg)).toEqual(lines(direct.stdout).map((l) => l.msg))
+    expect(viaPnpm.lines.map((l) => l.msg)).toEqual(direct.lines.map((l) => l.msg))
   })
 
   it('DATABASE_URL_FILE is read like the variable', async () => {

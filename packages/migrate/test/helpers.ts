@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { type LogLine, spawnServer } from '@stack/testing'
 import pg from 'pg'
 
 export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
@@ -16,6 +17,8 @@ export interface CliResult {
   signal: NodeJS.Signals | null
   stdout: string
   stderr: string
+  /** The JSON log lines of stdout. */
+  lines: LogLine[]
   ms: number
 }
 
@@ -26,10 +29,10 @@ export interface CliResult {
 export function runCli(
   args: string[],
   env: Record<string, string>,
-  onSpawn?: (child: ReturnType<typeof spawn>) => void,
+  onSpawn?: (child: ChildProcess) => void,
   cwd = SERVICE_ROOT,
 ): Promise<CliResult> {
-  return run(process.execPath, [CLI, ...args], env, onSpawn, cwd)
+  return run([process.execPath, CLI, ...args], env, onSpawn, cwd)
 }
 
 /** The API's package root: where its migrator runs, finding ./drizzle. */
@@ -38,50 +41,25 @@ export const API_ROOT = join(REPO_ROOT, 'apps/api')
 /** `pnpm --dir apps/api migrate …` at the repository root, as the README tells people to type it. */
 export function runPnpmMigrate(args: string[], env: Record<string, string>): Promise<CliResult> {
   return run(
-    'pnpm',
-    ['--dir', 'apps/api', 'migrate', ...args],
+    ['pnpm', '--dir', 'apps/api', 'migrate', ...args],
     { HOME: process.env.HOME ?? '', ...env },
     undefined,
     REPO_ROOT,
   )
 }
 
-function run(
-  command: string,
-  args: string[],
+async function run(
+  command: string[],
   env: Record<string, string>,
-  onSpawn?: (child: ReturnType<typeof spawn>) => void,
+  onSpawn?: (child: ChildProcess) => void,
   cwd?: string,
 ): Promise<CliResult> {
   const started = performance.now()
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd,
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    child.on('error', reject)
-    child.on('close', (code, signal) =>
-      resolve({ code, signal, stdout, stderr, ms: performance.now() - started }),
-    )
-    onSpawn?.(child)
-  })
-}
-
-/** JSON log lines of a run. */
-export function lines(out: string): Record<string, unknown>[] {
-  return out
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l))
+  const cli = await spawnServer({ command, env, ports: false, ...(cwd ? { cwd } : {}) })
+  onSpawn?.(cli.child)
+  const { code, signal } = await cli.exited
+  const ms = performance.now() - started
+  return { code, signal, stdout: cli.output(), stderr: cli.stderr(), lines: cli.lines(), ms }
 }
 
 /** A copy of the real migrations with `extra` appended, as drizzle-kit would have written them. */

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { existsSync } from 'node:fs'
 import { chmod, chown, mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -26,6 +27,11 @@ export interface EmbeddedOptions {
   binaries?: string
   /** How long initdb, and then the server's start, may take before it is a failure. */
   timeoutMs?: number
+  /**
+   * A data directory kept between runs (`pnpm dev`'s): initialised when it holds no cluster yet, and
+   * left in place by destroy(). By default a temporary one, removed by destroy().
+   */
+  dataDir?: string
 }
 
 const PASSWORD = 'postgres'
@@ -41,18 +47,22 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   const dir = await mkdtemp(join(tmpdir(), 'stack-pg-'))
   // As root the server runs as `postgres`, which must be able to enter the directory.
   await chmod(dir, 0o755)
-  const data = join(dir, 'data')
+  const data = options.dataDir ?? join(dir, 'data')
+  // What destroy() removes: the temporary directory, never a data directory kept between runs.
+  const removeTemporary = () => rm(dir, { recursive: true, force: true })
   try {
-    await mkdir(data, { mode: 0o700 })
-    const pwfile = join(dir, 'pwfile')
-    await writeFile(pwfile, `${PASSWORD}\n`, { mode: 0o600 })
-    if (user) await Promise.all([chown(data, user.uid, user.gid), chown(pwfile, user.uid, user.gid)])
-    const initdb = [`--pgdata=${data}`, '--auth=password', '--username=postgres', `--pwfile=${pwfile}`]
-    // UTF8 as in the postgres image; the C locale exists everywhere.
-    await run(join(bin, 'initdb'), [...initdb, '--encoding=UTF8', '--locale=C'], user, timeoutMs)
-    await unlink(pwfile)
+    if (!existsSync(join(data, 'PG_VERSION'))) {
+      await mkdir(data, { recursive: true, mode: 0o700 })
+      const pwfile = join(dir, 'pwfile')
+      await writeFile(pwfile, `${PASSWORD}\n`, { mode: 0o600 })
+      if (user) await Promise.all([chown(data, user.uid, user.gid), chown(pwfile, user.uid, user.gid)])
+      const initdb = [`--pgdata=${data}`, '--auth=password', '--username=postgres', `--pwfile=${pwfile}`]
+      // UTF8 as in the postgres image; the C locale exists everywhere.
+      await run(join(bin, 'initdb'), [...initdb, '--encoding=UTF8', '--locale=C'], user, timeoutMs)
+      await unlink(pwfile)
+    }
   } catch (error) {
-    await rm(dir, { recursive: true, force: true })
+    await removeTemporary()
     throw error
   }
 
@@ -77,7 +87,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   try {
     await start()
   } catch (error) {
-    await rm(dir, { recursive: true, force: true })
+    await removeTemporary()
     throw error
   }
   process.once('exit', stopAtExit)
@@ -88,7 +98,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     destroy: async () => {
       process.off('exit', stopAtExit)
       await stop()
-      await rm(dir, { recursive: true, force: true })
+      await removeTemporary()
     },
   }
 }

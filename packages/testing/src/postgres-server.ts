@@ -1,8 +1,9 @@
-import { loadConfig, testVars } from '@stack/config'
+import { loadConfig } from '@stack/config'
 import { PostgreSqlContainer } from '@testcontainers/postgresql'
 import { type GenericContainer, getContainerRuntimeClient, Wait } from 'testcontainers'
 import { startEmbedded } from './embedded-server.js'
 import { freePort } from './free-port.js'
+import { testVars } from './vars.js'
 import { waitForQuery } from './wait-for-query.js'
 
 export type Backend = 'url' | 'container' | 'embedded'

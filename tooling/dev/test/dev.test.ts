@@ -1,0 +1,119 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import net from 'node:net'
+import { networkInterfaces, tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createTestDatabase, freePort, spawnServer, type TestDatabase, waitForStatus } from '@stack/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+// `pnpm dev` as a person runs it: the real runner, the real API in watch mode, a real database.
+
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url))
+
+let database: TestDatabase
+beforeAll(async () => {
+  database = await createTestDatabase()
+})
+afterAll(() => database?.drop())
+
+/** The machine's own addresses other than loopback (eth0, docker0, ...): where the LAN would connect. */
+function outsideAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a && a.family === 'IPv4' && !a.internal)
+    .map((a) => a?.address as string)
+}
+
+function refused(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, host)
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(false)
+    })
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'))
+  })
+}
+
+describe('pnpm dev', () => {
+  it('with no DATABASE_URL: its own PostgreSQL, the API on loopback, readable logs, one line of URLs; Ctrl-C stops all', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'stack-dev-')), 'postgres')
+    const pgPort = await freePort()
+    const env = { HOME: process.env.HOME ?? '', DEV_DATA_DIR: dataDir, DEV_DATABASE_PORT: String(pgPort) }
+    // HOST unset (empty reads as unset), as in a person's shell: loopback must be the runner's default.
+    const dev = await spawnServer({ command: [process.execPath, MAIN, 'api'], env: { ...env, HOST: '' } })
+    try {
+      const [line] = await dev.waitForOutput(/^\[dev\] api .*$/m, 300_000)
+      const api = `http://127.0.0.1:${dev.port}`
+      expect(line).toBe(
+        `[dev] api ${api}  ·  OpenAPI ${api}/openapi.json  ·  metrics http://127.0.0.1:${dev.metricsPort}/metrics  ·  ` +
+          `database postgres://postgres@127.0.0.1:${pgPort}/api`,
+      )
+
+      // The runner ran the API's migrations: the notes table is there.
+      await waitForStatus(`${api}/v1/notes?limit=1`, 200)
+      expect((await waitForStatus(`${api}/openapi.json`, 200)).body).toContain('"openapi":"3.1')
+      await waitForStatus(`http://127.0.0.1:${dev.metricsPort}/metrics`, 200)
+      const outside = outsideAddresses()
+      console.info(
+        `not reachable on: ${outside.join(', ') || 'no address other than loopback on this machine'}`,
+      )
+      for (const address of outside) {
+        expect(await refused(address, dev.port), `${address}:${dev.port}`).toBe(true)
+        expect(await refused(address, dev.metricsPort), `${address}:${dev.metricsPort}`).toBe(true)
+      }
+
+      // A person's lines, not pino's JSON: `[HH:MM:ss.mmm] INFO: listening {...}`.
+      // (Log lines are written in batches: the request's comes a little after its response.)
+      await dev.waitForOutput(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: request completed /m)
+      expect(dev.output()).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: listening /m)
+      expect(dev.output()).not.toMatch(/^\{"level"/m)
+
+      dev.signal('SIGINT')
+      expect((await dev.exited).code).toBe(0)
+      // The app went with it, and then the database.
+      expect(dev.output()).toMatch(/^\[dev\] PostgreSQL stopped; data kept in /m)
+      expect(await refused('127.0.0.1', dev.port)).toBe(true)
+      expect(await refused('127.0.0.1', pgPort)).toBe(true)
+
+      // The next run finds the data where it left it: nothing to initialise, nothing to migrate.
+      const again = await spawnServer({ command: [process.execPath, MAIN, 'api'], env: { ...env, HOST: '' } })
+      try {
+        await again.waitForOutput(/^\[dev\] api .*$/m, 300_000)
+        expect(again.output()).toMatch(/^\[dev\] migrations: 0 applied, [1-9]\d* already there$/m)
+        again.signal('SIGINT')
+        expect((await again.exited).code).toBe(0)
+      } finally {
+        await again.stop('SIGINT', 60_000)
+      }
+    } finally {
+      // Ctrl-C first, so that a failed test leaves no app or database behind.
+      await dev.stop('SIGINT', 60_000)
+      rmSync(dirname(dataDir), { recursive: true, force: true })
+    }
+  })
+
+  it("with DATABASE_URL: that database, migrated, is the app's", async () => {
+    const dev = await spawnServer({
+      command: [process.execPath, MAIN, 'api'],
+      env: { HOME: process.env.HOME ?? '', DATABASE_URL: database.url },
+    })
+    try {
+      const [line] = await dev.waitForOutput(/^\[dev\] api .*$/m, 300_000)
+      const shown = new URL(database.url)
+      shown.password = ''
+      expect(line).toContain(`  ·  database ${shown}`)
+      await waitForStatus(`http://127.0.0.1:${dev.port}/v1/notes?limit=1`, 200)
+      dev.signal('SIGINT')
+      expect((await dev.exited).code).toBe(0)
+    } finally {
+      await dev.stop('SIGINT', 60_000)
+    }
+  })
+
+  it('refuses an app that is not in apps/ with one line, exit 2', async () => {
+    const dev = await spawnServer({ command: [process.execPath, MAIN, 'nosuch'], ports: false })
+    expect((await dev.exited).code).toBe(2)
+    expect(dev.stderr()).toBe('dev: no app "nosuch": expected apps/nosuch/package.json\n')
+  })
+})

@@ -1,0 +1,3 @@
+import { postgresTestConfig } from '@stack/vitest-config'
+
+export default postgresTestConfig()
