@@ -58,17 +58,26 @@ export function planService(root: string, options: Options): Generated {
   const values = templateValues(names, port, metricsPort)
   const flags = { db: options.withDb }
 
+  // template/common (and with-db) is apps/<name>; template/repo is the repository root, for what
+  // must live outside the service's directory (a compose secret file). Paths take placeholders too,
+  // and a file that renders to nothing (a `{{#db}}` file without --with-db) is not written.
+  const sets = [
+    { dir: 'common', to: `apps/${names.name}/` },
+    ...(options.withDb ? [{ dir: 'with-db', to: `apps/${names.name}/` }] : []),
+    { dir: 'repo', to: '' },
+  ]
   const rendered = new Map<string, string>()
-  for (const set of ['common', ...(options.withDb ? ['with-db'] : [])]) {
-    for (const { source, target } of templateFiles(join(templateDir, set))) {
-      rendered.set(target, render(readTemplate(source), values, flags))
+  for (const set of sets) {
+    for (const { source, target } of templateFiles(join(templateDir, set.dir))) {
+      const text = render(readTemplate(source), values, flags)
+      if (text !== '') rendered.set(set.to + render(target, values, flags), text)
     }
   }
   const taken = takenProblem(repo, names, rendered)
   if (taken) throw new UsageError(`"${names.name}" is taken: ${taken}`)
 
   const plan = new Plan(root)
-  for (const [target, text] of rendered) plan.create(`apps/${names.name}/${target}`, text)
+  for (const [path, text] of rendered) plan.create(path, text)
   const listed: Generated['listed'] = []
   try {
     for (const file of deployFiles(repo)) {

@@ -25,7 +25,7 @@ function variables(text: string): Set<string> {
 
 /**
  * Why the new service's names clash with what the repository has, or undefined: its directory, its
- * package, a name its deploy files would define (`orders`, `migrate-orders`, `orders-config`) or a
+ * package, a file it would write outside its directory, a name its deploy files would define (`orders`, `migrate-orders`, `orders-config`) or a
  * variable they would read (`ORDERS_HOST`) that some deploy file already uses.
  */
 export function takenProblem(
@@ -37,6 +37,8 @@ export function takenProblem(
   if (repo.files.some((f) => f.startsWith(`${dir}/`))) return `"${names.name}" is already used in ${dir}`
   const pkg = packageNames(repo).get(names.packageName)
   if (pkg) return `"${names.packageName}" is already used in ${pkg}`
+  const existing = [...rendered.keys()].find((path) => repo.files.includes(path))
+  if (existing) return `${existing} exists`
 
   const word = new RegExp(`(^|-)${names.name}(-|$)`)
   const wanted = new Set<string>()

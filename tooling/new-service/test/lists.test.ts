@@ -46,6 +46,10 @@ describe('pnpm new-service in a fixture repository', () => {
     expect(read('apps/orders/src/config.ts')).toContain('METRICS_PORT: port({ default: 9465 })')
     expect(JSON.parse(read('apps/orders/package.json')).name).toBe('@stack/orders')
     expect(existsSync(join(root, 'apps/orders/drizzle/meta/_journal.json'))).toBe(true)
+    // Outside its directory: its compose secret's development value (template/repo).
+    expect(read('deploy/compose/secrets/orders-database-url.txt')).toMatch(
+      /^postgres:\/\/.*@postgres:5432\/orders\n$/,
+    )
     // Every placeholder and block marker is filled in.
     for (const file of ok(run('git', ['ls-files', '-o', 'apps/orders'], root), 'git ls-files').stdout.split(
       '\n',
@@ -62,7 +66,7 @@ describe('pnpm new-service in a fixture repository', () => {
     expect(overlay).toContain('  - ../../../../apps/api/k8s\n  - ../../../../apps/orders/k8s\nimages:\n')
     // After the whole of the last item, its deeper lines included.
     expect(overlay).toContain('  - name: stack/api\n    newTag: dev\n  - name: stack/orders\n# Only')
-    expect(overlay).toMatch(/\n- api\n- orders\n$/)
+    expect(overlay).toMatch(/\n  - api\n  - orders\n$/)
     // After the last item, not after the comment that follows it.
     expect(read('deploy/observability/prometheus.yml')).toContain(
       '          - billing\n          - orders\n        type: A\n',
@@ -77,7 +81,8 @@ describe('pnpm new-service in a fixture repository', () => {
     )
     expect(read('apps/plain/compose.yaml')).not.toContain('migrate-plain')
     expect(existsSync(join(root, 'apps/plain/drizzle'))).toBe(false)
-    expect(read('deploy/k8s/overlays/dev/kustomization.yaml')).toMatch(/\n- api\n- orders\n$/)
+    expect(existsSync(join(root, 'deploy/compose/secrets/plain-database-url.txt'))).toBe(false)
+    expect(read('deploy/k8s/overlays/dev/kustomization.yaml')).toMatch(/\n  - api\n  - orders\n$/)
     expect(read('deploy/observability/prometheus.yml')).toContain('          - orders\n          - plain\n')
     // What changed outside apps/plain: the lists, and nothing else.
     const changed = changes(root)

@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs'
+import { appendFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_NAME_LENGTH, nameProblem, serviceNames } from '../src/names.ts'
@@ -46,6 +46,8 @@ describe('pnpm new-service refuses, exit 2, and changes nothing', () => {
     root = fixtureRepository('new-service-names-')
     // A service generated before, committed: its names are taken now.
     ok(run(process.execPath, [cliIn(), 'orders', '--with-db'], root), 'new-service orders')
+    // What a service removed by hand may leave behind.
+    writeFileSync(join(root, 'deploy/compose/secrets/shop-database-url.txt'), 'postgres://left/over\n')
     commitAll(root, 'orders')
   })
   afterAll(() => removeCopy(root))
@@ -70,6 +72,7 @@ describe('pnpm new-service refuses, exit 2, and changes nothing', () => {
     [['edge'], /"edge" is taken: "edge" is already used in compose\.yaml$/],
     [['grafana'], /"grafana" is already used in compose\.monitoring\.yaml$/],
     [['loki'], /"loki" is taken: the variable LOKI_TAG is already used in compose\.monitoring\.yaml$/],
+    [['shop', '--with-db'], /"shop" is taken: deploy\/compose\/secrets\/shop-database-url\.txt exists$/],
     [['billing'], /"billing" is taken: deploy\/observability\/prometheus\.yml already lists "- billing"$/],
     [[], /^new-service: no name given \(usage: pnpm new-service <name> \[--with-db\]\)$/],
     [['a', 'b'], /one name only/],
@@ -94,7 +97,7 @@ describe('pnpm new-service refuses, exit 2, and changes nothing', () => {
     // The service's files are planned before the lists are read: nothing of them may reach the disk.
     appendFileSync(join(root, 'compose.yaml'), 'volumes:\n  # new-service: - __NAME__-__NO_SUCH_VALUE__\n')
     commitAll(root, 'a marker with an unknown placeholder')
-    const result = run(process.execPath, [cliIn(), 'shop', '--with-db'], root)
+    const result = run(process.execPath, [cliIn(), 'cart', '--with-db'], root)
     expect(result.code).toBe(1)
     expect(result.stderr).toBe('new-service: template: no value for __NO_SUCH_VALUE__; nothing was written\n')
     expect(changes(root)).toBe('')
