@@ -66,7 +66,7 @@ describe('pnpm new-service in a fixture repository', () => {
     expect(overlay).toContain('  - ../../../../apps/api/k8s\n  - ../../../../apps/orders/k8s\nimages:\n')
     // After the whole of the last item, its deeper lines included.
     expect(overlay).toContain('  - name: stack/api\n    newTag: dev\n  - name: stack/orders\n# Only')
-    expect(overlay).toMatch(/\n  - api\n  - orders\n$/)
+    expect(overlay.endsWith('\n  - api\n  - orders\n')).toBe(true)
     // After the last item, not after the comment that follows it.
     expect(read('deploy/observability/prometheus.yml')).toContain(
       '          - billing\n          - orders\n        type: A\n',
@@ -82,7 +82,7 @@ describe('pnpm new-service in a fixture repository', () => {
     expect(read('apps/plain/compose.yaml')).not.toContain('migrate-plain')
     expect(existsSync(join(root, 'apps/plain/drizzle'))).toBe(false)
     expect(existsSync(join(root, 'deploy/compose/secrets/plain-database-url.txt'))).toBe(false)
-    expect(read('deploy/k8s/overlays/dev/kustomization.yaml')).toMatch(/\n  - api\n  - orders\n$/)
+    expect(read('deploy/k8s/overlays/dev/kustomization.yaml').endsWith('\n  - api\n  - orders\n')).toBe(true)
     expect(read('deploy/observability/prometheus.yml')).toContain('          - orders\n          - plain\n')
     // What changed outside apps/plain: the lists, and nothing else.
     const changed = changes(root)
