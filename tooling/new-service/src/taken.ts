@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import type { ServiceNames } from './names.ts'
 import { deployFiles, packageNames, type Repo } from './repo.ts'
 
@@ -25,8 +27,9 @@ function variables(text: string): Set<string> {
 
 /**
  * Why the new service's names clash with what the repository has, or undefined: its directory, its
- * package, a file it would write outside its directory, a name its deploy files would define (`orders`, `migrate-orders`, `orders-config`) or a
- * variable they would read (`ORDERS_HOST`) that some deploy file already uses.
+ * package, a file it would write outside its directory, a name its deploy files would define
+ * (`orders`, `migrate-orders`, `orders-config`) or a variable they would read (`ORDERS_HOST`) that
+ * some deploy file already uses.
  */
 export function takenProblem(
   repo: Repo,
@@ -34,7 +37,7 @@ export function takenProblem(
   rendered: Map<string, string>,
 ): string | undefined {
   const dir = `apps/${names.name}`
-  if (repo.files.some((f) => f.startsWith(`${dir}/`))) return `"${names.name}" is already used in ${dir}`
+  if (existsSync(join(repo.root, dir))) return `"${names.name}" is already used in ${dir}`
   const pkg = packageNames(repo).get(names.packageName)
   if (pkg) return `"${names.packageName}" is already used in ${pkg}`
   const existing = [...rendered.keys()].find((path) => repo.files.includes(path))

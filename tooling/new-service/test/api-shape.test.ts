@@ -12,9 +12,9 @@ import { mainRoot } from './repo-copy.ts'
 
 const common = join(templateDir, 'common')
 const values = templateValues(serviceNames('api'), 3000, 9464)
-const deployTemplates = templateFiles(common).filter(
-  (t) => t.target === 'compose.yaml' || t.target.startsWith('k8s/'),
-)
+// compose.yaml and whatever else compose reads of it (compose.env), and the kustomize directory.
+const isDeployFile = (path: string) => path.startsWith('compose.') || path.startsWith('k8s/')
+const deployTemplates = templateFiles(common).filter((t) => isDeployFile(t.target))
 // Code the API has exactly as a generated service does (its config.ts, app.ts and tests are its own).
 const SAME_CODE = ['src/server.ts', 'tsconfig.build.json']
 
@@ -37,16 +37,18 @@ describe("the API's files are the templates rendered for it", () => {
 
   it('and the API has no deploy file of its own that no template renders', () => {
     const rendered = new Set(deployTemplates.map((t) => t.target))
-    const own = ['compose.yaml', ...listK8s()].filter((f) => existsSync(join(mainRoot, 'apps/api', f)))
-    expect(own.filter((f) => !rendered.has(f))).toEqual([])
+    expect(apiDeployFiles().filter((f) => !rendered.has(f))).toEqual([])
   })
 })
 
-/** apps/api/k8s/**, as paths relative to apps/api. */
-function listK8s(): string[] {
-  const dir = join(mainRoot, 'apps/api/k8s')
-  if (!existsSync(dir)) return []
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => relative(join(mainRoot, 'apps/api'), join(e.parentPath, e.name)))
+/** apps/api's deploy files: compose.* and k8s/**, as paths relative to it. */
+function apiDeployFiles(): string[] {
+  const dir = join(mainRoot, 'apps/api')
+  const top = readdirSync(dir).filter((f) => f.startsWith('compose.'))
+  const k8s = existsSync(join(dir, 'k8s'))
+    ? readdirSync(join(dir, 'k8s'), { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => relative(dir, join(e.parentPath, e.name)))
+    : []
+  return [...top, ...k8s]
 }

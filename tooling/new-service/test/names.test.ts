@@ -1,4 +1,4 @@
-import { appendFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_NAME_LENGTH, nameProblem, serviceNames } from '../src/names.ts'
@@ -48,6 +48,8 @@ describe('pnpm new-service refuses, exit 2, and changes nothing', () => {
     ok(run(process.execPath, [cliIn(), 'orders', '--with-db'], root), 'new-service orders')
     // What a service removed by hand may leave behind.
     writeFileSync(join(root, 'deploy/compose/secrets/shop-database-url.txt'), 'postgres://left/over\n')
+    // A directory git does not list (only ignored files in it) is there all the same.
+    mkdirSync(join(root, 'apps/stale/node_modules'), { recursive: true })
     commitAll(root, 'orders')
   })
   afterAll(() => removeCopy(root))
@@ -72,6 +74,7 @@ describe('pnpm new-service refuses, exit 2, and changes nothing', () => {
     [['edge'], /"edge" is taken: "edge" is already used in compose\.yaml$/],
     [['grafana'], /"grafana" is already used in compose\.monitoring\.yaml$/],
     [['loki'], /"loki" is taken: the variable LOKI_TAG is already used in compose\.monitoring\.yaml$/],
+    [['stale'], /^new-service: "stale" is taken: "stale" is already used in apps\/stale$/],
     [['shop', '--with-db'], /"shop" is taken: deploy\/compose\/secrets\/shop-database-url\.txt exists$/],
     [['billing'], /"billing" is taken: deploy\/observability\/prometheus\.yml already lists "- billing"$/],
     [[], /^new-service: no name given \(usage: pnpm new-service <name> \[--with-db\]\)$/],
