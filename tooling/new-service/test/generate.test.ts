@@ -170,7 +170,12 @@ describe('pnpm new-service in a copy of the repository', () => {
     }
     const compose = JSON.parse(
       ok(run('docker', ['compose', 'config', '--format', 'json'], root), 'docker compose config').stdout,
-    ) as { services: Record<string, { depends_on?: Record<string, { condition: string }> }> }
+    ) as {
+      services: Record<
+        string,
+        { depends_on?: Record<string, { condition: string }>; environment?: Record<string, string> }
+      >
+    }
     const gates = (name: string) =>
       Object.entries(compose.services[name]?.depends_on ?? {})
         .filter(([, d]) => d.condition === 'service_completed_successfully')
@@ -178,6 +183,15 @@ describe('pnpm new-service in a copy of the repository', () => {
     expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['api', 'demo', 'plain']))
     expect(gates('demo')).toEqual(gates('api').map((s) => s.replace(/\bapi\b/, 'demo')))
     expect(gates('plain')).toEqual([])
+    // Their own defaults (3001, 9465, ...) are for one machine; in a container every service listens
+    // where Traefik, Prometheus and the health checks look.
+    for (const name of ['api', 'demo', 'plain']) {
+      const env = compose.services[name]?.environment ?? {}
+      expect({ PORT: env.PORT, METRICS_PORT: env.METRICS_PORT }, name).toEqual({
+        PORT: '3000',
+        METRICS_PORT: '9464',
+      })
+    }
   })
 })
 
