@@ -5,7 +5,7 @@ import { deployFiles, packageNames, type Repo } from './repo.ts'
 
 /**
  * The names a YAML file defines, read line by line rather than parsed: compose's services, networks,
- * volumes and secrets (keys at the second level: `  api:`), and Kubernetes' object, generator,
+ * volumes and secrets (keys at the second level: `  api:`, `  edge: {}`), and Kubernetes' object, generator,
  * container and port names (`name: api`, `- name: api-config`). It reads more than the names that
  * matter (`  labels:`, a port named `http`): a service may be refused a name that would not clash,
  * never given one that does.
@@ -13,7 +13,7 @@ import { deployFiles, packageNames, type Repo } from './repo.ts'
 export function definedNames(text: string): Set<string> {
   const names = new Set<string>()
   for (const line of text.split('\n')) {
-    const key = /^ {2}([-\w.]+):\s*(#.*)?$/.exec(line)?.[1]
+    const key = /^ {2}([-\w.]+):(\s|$)/.exec(line)?.[1]
     const name = /^\s*(?:- )?name:\s*["']?([-\w.]+)["']?\s*(#.*)?$/.exec(line)?.[1]
     for (const found of [key, name]) if (found) names.add(found)
   }
