@@ -16,7 +16,7 @@ const values = templateValues(serviceNames('api'), 3000, 9464)
 const isDeployFile = (path: string) => path.startsWith('compose.') || path.startsWith('k8s/')
 const deployTemplates = templateFiles(common).filter((t) => isDeployFile(t.target))
 // Code the API has exactly as a generated service does (its config.ts, app.ts and tests are its own).
-const SAME_CODE = ['src/server.ts', 'tsconfig.build.json']
+const SAME_CODE = ['src/server.ts', 'tsconfig.build.json', 'src/db/migrations.ts', 'drizzle.config.ts']
 
 describe("the API's files are the templates rendered for it", () => {
   it('has deploy templates for compose and kustomize', () => {
