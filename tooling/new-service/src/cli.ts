@@ -3,8 +3,8 @@ import { relative } from 'node:path'
 import { planService, UsageError } from './generate.ts'
 import { findRoot } from './repo.ts'
 
-// `pnpm new-service <name> [--with-db]`: a new service in apps/<name>, wired into compose and the
-// Kubernetes manifests. Exit 0 done, 1 failure (nothing written), 2 refused (bad name or arguments;
+// `pnpm new-service <name> [--with-db]`: a new service in apps/<name>, rendered from template/, and
+// one line for it in each list of services in the deploy config. Exit 0 done, 1 failure (nothing written), 2 refused (bad name or arguments;
 // nothing written).
 
 const USAGE = 'usage: pnpm new-service <name> [--with-db]'
@@ -43,15 +43,13 @@ function main(argv: string[]): number {
     return 1
   }
 
-  const { names, withDb, port, metricsPort } = generated.spec
-  const files = [...generated.plan.files.values()]
-  const created = files.filter((f) => f.before === undefined).map((f) => f.path)
-  const changed = files.filter((f) => f.before !== undefined).map((f) => f.path)
+  const { names, withDb, port, metricsPort, plan, listed } = generated
+  const created = [...plan.files.values()].filter((f) => f.before === undefined).length
   const at = relative(process.cwd(), root) || '.'
   console.info(
     [
-      `new-service: ${names.packageName} in apps/${names.name} (port ${port}, metrics ${metricsPort}${withDb ? `, database ${names.database}` : ''})`,
-      `  created ${created.length} files; changed ${changed.join(', ')}`,
+      `new-service: ${names.packageName} in apps/${names.name} (dev port ${port}, metrics ${metricsPort}${withDb ? ', own database' : ''})`,
+      `  created ${created} files; listed it in ${[...new Set(listed.map((l) => l.file))].join(', ') || 'no file'}`,
       '',
       'next:',
       ...[
@@ -59,7 +57,7 @@ function main(argv: string[]): number {
         ['pnpm build', 'compiles it and the packages it imports'],
         [`pnpm --filter ${names.packageName} test`, 'its tests'],
         ['docker compose up -d', `curl -k https://${names.name}.localhost/v1/hello`],
-        ['kubectl apply -k deploy/k8s/overlays/dev', `after loading the image ${names.image}:dev`],
+        ['kubectl apply -k deploy/k8s/overlays/dev', `after loading the image stack/${names.name}:dev`],
       ].map(([command, why]) => `  ${(command as string).padEnd(42)}# ${why}`),
       ...(at === '.' ? [] : [`  (in ${at})`]),
     ].join('\n'),

@@ -4,17 +4,8 @@ export interface ServiceNames {
   name: string
   /** The workspace package. */
   packageName: string
-  /** The image repository (`stack/api` is the API's). */
-  image: string
-  /** Prefix of its compose variables (`ORDERS` -> ORDERS_TAG, ORDERS_HOST, ORDERS_REPLICAS). */
+  /** Prefix of its variables (`ORDERS` -> ORDERS_HOST, ORDERS_TAG): upper-cased, `-` as `_`. */
   envPrefix: string
-  /** Its PostgreSQL database with --with-db: the name with `-` as `_`, so it needs no quoting in SQL. */
-  database: string
-  /** The compose one-shots that create its database and migrate it (--with-db). */
-  migrateService: string
-  createDatabaseService: string
-  /** Its compose secret holding DATABASE_URL (--with-db). */
-  databaseUrlSecret: string
 }
 
 export const MAX_NAME_LENGTH = 40
@@ -52,14 +43,5 @@ export function nameProblem(name: string): string | undefined {
 }
 
 export function serviceNames(name: string): ServiceNames {
-  return {
-    name,
-    packageName: `@stack/${name}`,
-    image: `stack/${name}`,
-    envPrefix: name.toUpperCase().replaceAll('-', '_'),
-    database: name.replaceAll('-', '_'),
-    migrateService: `migrate-${name}`,
-    createDatabaseService: `createdb-${name}`,
-    databaseUrlSecret: `${name}-database-url`,
-  }
+  return { name, packageName: `@stack/${name}`, envPrefix: name.toUpperCase().replaceAll('-', '_') }
 }

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -44,6 +44,7 @@ export function render(text: string, values: Record<string, string>, flags: Reco
 /** Every template file under `dir`, as paths relative to it without the `.tmpl` suffix. */
 export function templateFiles(dir: string): { source: string; target: string }[] {
   const files: { source: string; target: string }[] = []
+  if (!existsSync(dir)) return files
   const walk = (at: string) => {
     for (const entry of readdirSync(at, { withFileTypes: true })) {
       const path = join(at, entry.name)

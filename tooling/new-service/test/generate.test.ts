@@ -1,13 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parse, parseAllDocuments } from 'yaml'
+import { parseAllDocuments } from 'yaml'
 import { changes, cli, commitAll, copyRepository, ok, type Result, removeCopy, run } from './repo-copy.ts'
 
 // What a newcomer does, in a copy of this repository: generate a service with a database and one
 // without, install, build, lint, typecheck and test both (the one with a database against a real
 // PostgreSQL), then hold the compose files and every Kubernetes overlay to the deploy checks, which
-// iterate over every service in apps/. The copy is removed afterwards.
+// iterate over every service in apps/. The real templates, not the fixtures' stand-ins: until the
+// compose and Kubernetes templates and the packages the code templates import (@stack/service/run,
+// @stack/bundle, the harness) are in this checkout, the steps from the install on fail. The copy is
+// removed afterwards.
 
 const timings: Record<string, number> = {}
 let root: string
@@ -40,32 +43,38 @@ afterAll(() => {
 })
 
 describe('pnpm new-service in a copy of the repository', () => {
-  it('generates demo --with-db and plain, each with its own port', { timeout: budget(2) }, () => {
+  it('generates demo --with-db and plain, each with its own local ports', { timeout: budget(2) }, () => {
     // This checkout's copy of the tool, run in the copy (which is not installed yet: one install, after).
     const demo = step('generate', process.execPath, [cli, 'demo', '--with-db'])
     expect(demo.stdout).toMatch(
-      /^new-service: @stack\/demo in apps\/demo \(port 3001, metrics 9465, database demo\)/,
+      /^new-service: @stack\/demo in apps\/demo \(dev port 3001, metrics 9465, own database\)/,
     )
     const plain = step('generate', process.execPath, [cli, 'plain'])
-    expect(plain.stdout).toMatch(/^new-service: @stack\/plain in apps\/plain \(port 3002, metrics 9466\)/)
+    expect(plain.stdout).toMatch(/^new-service: @stack\/plain in apps\/plain \(dev port 3002, metrics 9466\)/)
     for (const file of [
-      'apps/demo/Dockerfile',
       'apps/demo/README.md',
+      'apps/demo/package.json',
       'apps/demo/drizzle/0000_init.sql',
+      'apps/demo/drizzle.config.ts',
       'apps/demo/src/db/schema/items.ts',
-      'deploy/k8s/base/demo/deployment.yaml',
-      'deploy/k8s/overlays/dev/demo/create-database.yaml',
-      'deploy/compose/secrets/demo-database-url.txt',
+      'apps/demo/src/db/migrations.ts',
       'apps/plain/src/app.ts',
-      'deploy/k8s/base/plain/deployment.yaml',
+      'apps/plain/src/server.ts',
     ]) {
       expect(existsSync(join(root, file)), file).toBe(true)
     }
     expect(existsSync(join(root, 'apps/plain/drizzle'))).toBe(false)
-    // The plumbing is imported, never copied.
-    const app = readFileSync(join(root, 'apps/demo/src/app.ts'), 'utf8')
-    expect(app).toContain("from '@stack/service'")
+    // The plumbing is imported, never copied: the process is runService(), the Dockerfile the shared one.
+    expect(readFileSync(join(root, 'apps/demo/src/app.ts'), 'utf8')).toContain("from '@stack/service'")
+    expect(readFileSync(join(root, 'apps/demo/src/server.ts'), 'utf8')).toContain("from '@stack/service/run'")
     expect(existsSync(join(root, 'apps/demo/src/plugins'))).toBe(false)
+    expect(existsSync(join(root, 'apps/demo/Dockerfile'))).toBe(false)
+    // Outside the two directories only lists changed, each by lines that name the new services.
+    const diff = ok(run('git', ['diff', '--unified=0', '--no-color'], root), 'git diff').stdout
+    const added = diff.split('\n').filter((l) => l.startsWith('+') && !l.startsWith('+++'))
+    const removed = diff.split('\n').filter((l) => l.startsWith('-') && !l.startsWith('---'))
+    expect(removed).toEqual([])
+    for (const line of added) expect(line).toMatch(/demo|plain/)
     commitAll(root, 'generated')
   })
 
@@ -78,8 +87,11 @@ describe('pnpm new-service in a copy of the repository', () => {
     if (offline.code !== 0) step('install', 'pnpm', ['install', '--prefer-offline', '--no-frozen-lockfile'])
   })
 
-  it('builds both', { timeout: budget(1) }, () => {
+  it('builds both, each bundled by the shared bundle script', { timeout: budget(1) }, () => {
     step('build', 'pnpm', ['turbo', 'run', 'build', '--filter=@stack/demo...', '--filter=@stack/plain...'])
+    for (const app of ['demo', 'plain']) {
+      expect(existsSync(join(root, `apps/${app}/dist/server.bundle.js`)), app).toBe(true)
+    }
   })
 
   it('lints both', { timeout: budget(1) }, () => {
@@ -110,9 +122,16 @@ describe('pnpm new-service in a copy of the repository', () => {
     expect(changes(root, 'apps/demo')).toBe('')
   })
 
-  it('renders every overlay with both services and passes the Kubernetes and compose checks', {
+  it('renders every overlay and compose with both services and passes the Kubernetes and compose checks', {
     timeout: budget(3),
   }, () => {
+    for (const file of [
+      'apps/demo/compose.yaml',
+      'apps/demo/k8s/kustomization.yaml',
+      'apps/plain/compose.yaml',
+    ]) {
+      expect(existsSync(join(root, file)), file).toBe(true)
+    }
     step('deploy checks', 'pnpm', [
       '--filter',
       '@stack/deploy',
@@ -128,7 +147,7 @@ describe('pnpm new-service in a copy of the repository', () => {
         'kubectl kustomize',
       )
       const objects = parseAllDocuments(rendered.stdout).map((d) => d.toJS() as K8s)
-      for (const name of ['demo', 'plain']) {
+      for (const name of ['api', 'demo', 'plain']) {
         for (const kind of [
           'Deployment',
           'Service',
@@ -144,23 +163,35 @@ describe('pnpm new-service in a copy of the repository', () => {
           ).toBe(true)
         }
       }
-      const demo = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'demo')
-      const inits = demo?.spec.template.spec.initContainers?.map((c) => c.name)
-      expect(inits).toEqual(overlay === 'dev' ? ['create-database', 'migrate'] : ['migrate'])
-      const plain = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'plain')
-      expect(plain?.spec.template.spec.initContainers).toBeUndefined()
-      expect(objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'api')).toBeDefined()
+      const deployment = (name: string) =>
+        objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name)?.spec.template.spec
+      expect(deployment('demo')?.initContainers?.map((c) => c.name)).toContain('migrate')
+      expect(deployment('plain')?.initContainers ?? []).toEqual([])
     }
-    const compose = parse(readFileSync(join(root, 'compose.yaml'), 'utf8'), { merge: true }) as {
-      services: Record<string, { depends_on?: Record<string, { condition: string }> }>
+    const compose = JSON.parse(
+      ok(run('docker', ['compose', 'config', '--format', 'json'], root), 'docker compose config').stdout,
+    ) as {
+      services: Record<
+        string,
+        { depends_on?: Record<string, { condition: string }>; environment?: Record<string, string> }
+      >
     }
-    expect(compose.services.demo?.depends_on?.['migrate-demo']?.condition).toBe(
-      'service_completed_successfully',
-    )
-    expect(compose.services['migrate-demo']?.depends_on?.['createdb-demo']?.condition).toBe(
-      'service_completed_successfully',
-    )
-    expect(compose.services.plain?.depends_on).toBeUndefined()
+    const gates = (name: string) =>
+      Object.entries(compose.services[name]?.depends_on ?? {})
+        .filter(([, d]) => d.condition === 'service_completed_successfully')
+        .map(([service]) => service)
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['api', 'demo', 'plain']))
+    expect(gates('demo')).toEqual(gates('api').map((s) => s.replace(/\bapi\b/, 'demo')))
+    expect(gates('plain')).toEqual([])
+    // Their own defaults (3001, 9465, ...) are for one machine; in a container every service listens
+    // where Traefik, Prometheus and the health checks look.
+    for (const name of ['api', 'demo', 'plain']) {
+      const env = compose.services[name]?.environment ?? {}
+      expect({ PORT: env.PORT, METRICS_PORT: env.METRICS_PORT }, name).toEqual({
+        PORT: '3000',
+        METRICS_PORT: '9464',
+      })
+    }
   })
 })
 

@@ -1,8 +1,8 @@
-import { symlinkSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_NAME_LENGTH, nameProblem, serviceNames } from '../src/names.ts'
-import { changes, cli, commitAll, copyRepository, mainRoot, ok, removeCopy, run } from './repo-copy.ts'
+import { changes, commitAll, fixtureRepository, ok, removeCopy, run } from './repo-copy.ts'
 
 describe('nameProblem', () => {
   it.each(['orders', 'order-items', 'a', 'billing2', 'x'.repeat(MAX_NAME_LENGTH)])('accepts %s', (name) => {
@@ -32,24 +32,24 @@ describe('serviceNames', () => {
     expect(serviceNames('order-items')).toEqual({
       name: 'order-items',
       packageName: '@stack/order-items',
-      image: 'stack/order-items',
       envPrefix: 'ORDER_ITEMS',
-      database: 'order_items',
-      migrateService: 'migrate-order-items',
-      createDatabaseService: 'createdb-order-items',
-      databaseUrlSecret: 'order-items-database-url',
     })
   })
 })
 
-// The command against a copy of the repository: every refusal exits 2 with one line and leaves the
-// copy exactly as it was.
+// The command against a fixture repository: every refusal exits 2 with one line and leaves the
+// repository exactly as it was.
 describe('pnpm new-service refuses, exit 2, and changes nothing', () => {
   let root: string
+  const cliIn = () => join(root, 'tooling/new-service/src/cli.ts')
   beforeAll(() => {
-    root = copyRepository('new-service-names-')
+    root = fixtureRepository('new-service-names-')
     // A service generated before, committed: its names are taken now.
-    ok(run(process.execPath, [cli, 'orders', '--with-db'], root), 'new-service orders')
+    ok(run(process.execPath, [cliIn(), 'orders', '--with-db'], root), 'new-service orders')
+    // What a service removed by hand may leave behind.
+    writeFileSync(join(root, 'deploy/compose/secrets/shop-database-url.txt'), 'postgres://left/over\n')
+    // A directory git does not list (only ignored files in it) is there all the same.
+    mkdirSync(join(root, 'apps/stale/node_modules'), { recursive: true })
     commitAll(root, 'orders')
   })
   afterAll(() => removeCopy(root))
@@ -63,17 +63,25 @@ describe('pnpm new-service refuses, exit 2, and changes nothing', () => {
     [['traefik'], /"traefik" is reserved/],
     [['migrate'], /"migrate" is reserved/],
     [['orders'], /^new-service: "orders" is taken: "orders" is already used in apps\/orders$/],
-    [['createdb-orders'], /"createdb-orders" is taken: .* compose\.yaml services/],
-    [['deploy'], /"deploy" is taken: "@stack\/deploy" is already used in deploy\/package\.json/],
-    [['config'], /"@stack\/config" is already used in packages\/config\/package\.json/],
-    [['new-service'], /"@stack\/new-service" is already used/],
-    [['edge'], /"edge" is already used in compose\.yaml networks/],
-    [['grafana'], /"grafana" is already used in compose\.monitoring\.yaml services/],
+    // Its compose service would be createdb-orders: orders' one-shot has that name already.
+    [
+      ['createdb-orders'],
+      /^new-service: "createdb-orders" is taken: "createdb-orders" is already used in apps\/orders\/compose\.yaml$/,
+    ],
+    [['deploy'], /"deploy" is taken: "@stack\/deploy" is already used in deploy\/package\.json$/],
+    [['config'], /"@stack\/config" is already used in packages\/config\/package\.json$/],
+    [['new-service'], /"@stack\/new-service" is already used in tooling\/new-service\/package\.json$/],
+    [['edge'], /"edge" is taken: "edge" is already used in compose\.yaml$/],
+    [['grafana'], /"grafana" is already used in compose\.monitoring\.yaml$/],
+    [['loki'], /"loki" is taken: the variable LOKI_TAG is already used in compose\.monitoring\.yaml$/],
+    [['stale'], /^new-service: "stale" is taken: "stale" is already used in apps\/stale$/],
+    [['shop', '--with-db'], /"shop" is taken: deploy\/compose\/secrets\/shop-database-url\.txt exists$/],
+    [['billing'], /"billing" is taken: deploy\/observability\/prometheus\.yml already lists "- billing"$/],
     [[], /^new-service: no name given \(usage: pnpm new-service <name> \[--with-db\]\)$/],
     [['a', 'b'], /one name only/],
     [['shop', '--with-database'], /unknown option --with-database/],
   ])('%j', (args, message) => {
-    const result = run(process.execPath, [cli, ...args], root)
+    const result = run(process.execPath, [cliIn(), ...args], root)
     expect(result.code).toBe(2)
     expect(result.stdout).toBe('')
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
@@ -82,24 +90,19 @@ describe('pnpm new-service refuses, exit 2, and changes nothing', () => {
   })
 
   it('through the root script too', () => {
-    // The tool's own dependencies, from this checkout: the copy is not installed.
-    symlinkSync(
-      join(mainRoot, 'tooling/new-service/node_modules'),
-      join(root, 'tooling/new-service/node_modules'),
-    )
     const result = run('pnpm', ['--silent', 'new-service', 'Bad'], root)
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(/new-service: "Bad" is not a DNS-1123 label/)
     expect(changes(root)).toBe('')
   })
 
-  it('fails with exit 1 and writes nothing when a file it must change cannot be read as expected', () => {
-    // The skeleton is planned before compose.yaml is read: nothing of it may reach the disk.
-    writeFileSync(join(root, 'compose.yaml'), 'services: [not, a, mapping]\n')
-    commitAll(root, 'broken compose.yaml')
-    const result = run(process.execPath, [cli, 'shop', '--with-db'], root)
+  it('fails with exit 1 and writes nothing when a list cannot be filled', () => {
+    // The service's files are planned before the lists are read: nothing of them may reach the disk.
+    appendFileSync(join(root, 'compose.yaml'), 'volumes:\n  # new-service: - __NAME__-__NO_SUCH_VALUE__\n')
+    commitAll(root, 'a marker with an unknown placeholder')
+    const result = run(process.execPath, [cliIn(), 'cart', '--with-db'], root)
     expect(result.code).toBe(1)
-    expect(result.stderr).toMatch(/^new-service: .*; nothing was written\n$/)
+    expect(result.stderr).toBe('new-service: template: no value for __NO_SUCH_VALUE__; nothing was written\n')
     expect(changes(root)).toBe('')
   })
 })

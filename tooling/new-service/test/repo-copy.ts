@@ -109,3 +109,25 @@ export function changes(root: string, path = '.'): string {
 export function removeCopy(root: string | undefined): void {
   if (root) rmSync(root, { recursive: true, force: true })
 }
+
+/** The generator's own files, copied into a fixture repository so that it renders that one's templates. */
+const tool = fileURLToPath(new URL('../', import.meta.url))
+
+/**
+ * A small repository shaped like the stack (test/fixtures/repo: compose files, overlays and a Prometheus
+ * list with marker lines, the API's deploy files), holding a copy of this generator whose deploy
+ * templates are the stand-ins of test/fixtures/templates: the refusals and the list insertion are
+ * tested on files whose content the test knows, whatever the real deploy templates hold.
+ */
+export function fixtureRepository(prefix = 'new-service-fixture-'): string {
+  const root = mkdtempSync(join(tmpdir(), prefix))
+  cpSync(join(tool, 'test/fixtures/repo'), root, { recursive: true })
+  const copy = join(root, 'tooling/new-service')
+  for (const part of ['src', 'template', 'package.json'])
+    cpSync(join(tool, part), join(copy, part), { recursive: true })
+  rmSync(join(copy, 'template/common/compose.yaml.tmpl'), { force: true })
+  rmSync(join(copy, 'template/common/k8s'), { recursive: true, force: true })
+  cpSync(join(tool, 'test/fixtures/templates'), join(copy, 'template/common'), { recursive: true })
+  commitAll(root, 'fixture')
+  return root
+}
