@@ -177,3 +177,36 @@ it.runIf(docker)(
     expect(loadPlain(prodFiles, env, root).services).toEqual(loadWithDocker(prodFiles, env, root).services)
   },
 )
+
+it('each value every Node service shares is set in one compose file, deploy/compose/node-service.yaml', () => {
+  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  })
+  const files = listed.stdout
+    .split('\0')
+    .filter((f) => /^(compose[^/]*\.yaml|apps\/[^/]+\/compose\.yaml|deploy\/compose\/.*\.ya?ml)$/.test(f))
+  expect(files).toContain(shared)
+  const keys = [
+    'SHUTDOWN_DELAY_MS',
+    'SHUTDOWN_TIMEOUT_MS',
+    'KEEP_ALIVE_TIMEOUT_MS',
+    'REQUEST_TIMEOUT_MS',
+    'TRUST_PROXY',
+    'NODE_OPTIONS',
+    'MIGRATE_LOCK_TIMEOUT_MS',
+    'loadbalancer.healthcheck.interval',
+    'loadbalancer.healthcheck.timeout',
+    'loadbalancer.serverstransport',
+  ]
+  for (const key of keys) {
+    // A line that sets it (`KEY: value` or a `...key=value` label), comments aside.
+    const setting = new RegExp(`^\\s*(-\\s*)?[^#]*\\b${key.replaceAll('.', '\\.')}(:\\s|=)`)
+    const where = files.filter((f) =>
+      readFileSync(join(repoRoot, f), 'utf8')
+        .split('\n')
+        .some((line) => setting.test(line)),
+    )
+    expect(where, key).toEqual([shared])
+  }
+})
