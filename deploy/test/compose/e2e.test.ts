@@ -50,7 +50,8 @@ interface Target {
 const targets: Target[] = apps.map((app) => {
   const replica = model.services[app.name]
   if (!replica) throw new Error(`compose.yaml has no service ${app.name} (apps/${app.name})`)
-  const own = Object.values(model.services).filter((s) => s.name.endsWith(`-${app.name}`))
+  // Its one-shots, by the names the shared definitions are extended under (apps/<name>/compose.yaml).
+  const own = [`createdb-${app.name}`, `migrate-${app.name}`].flatMap((n) => model.services[n] ?? [])
   const migrator = own.find((s) => s.command.some((a) => a.includes('@stack/migrate')))?.name
   const secret = replica.secrets.find((s) => s.endsWith('database-url'))
   const databaseUrl = secret ? readFileSync(model.secrets[secret]?.file as string, 'utf8').trim() : undefined

@@ -13,9 +13,9 @@ import {
   prodFiles,
 } from './model.js'
 
-// "A value that is the same for every service is written once": in a copy of the repository with a
-// second and a third service rendered from the generator's compose template (orders with a
-// database, edge without), a drain delay and a grace period changed in deploy/compose/node-service.yaml
+// "A value that is the same for every service is written once": in a copy of the repository with
+// two more services rendered from the generator's compose template (one with a database, one
+// without; names no app in apps/ uses, a `-` in each), a drain delay and a grace period changed in deploy/compose/node-service.yaml
 // reach all of them, as both loaders (the plain one everywhere, `docker compose config` where the
 // Docker CLI is) read them.
 
@@ -23,6 +23,8 @@ const repoRoot = new URL('../../../', import.meta.url).pathname
 const template = join(repoRoot, 'tooling/new-service/template/common')
 const shared = 'deploy/compose/node-service.yaml'
 const docker = dockerAvailable()
+const WITH_DB = 'shared-probe-db'
+const WITHOUT_DB = 'shared-probe'
 
 /** The template placeholders and `{{#db}}` / `{{^db}}` blocks on lines of their own (see the design). */
 function render(text: string, name: string, db: boolean): string {
@@ -103,8 +105,8 @@ function copyRepository(): string {
 let root = ''
 beforeAll(() => {
   root = copyRepository()
-  addService(root, 'orders', true)
-  addService(root, 'edge', false)
+  addService(root, WITH_DB, true)
+  addService(root, WITHOUT_DB, false)
 })
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
@@ -116,7 +118,7 @@ const loaders: [string, Loader][] = [
   ...(docker ? [['docker compose config', withDocker] as [string, Loader]] : []),
 ]
 
-const NODE_SERVICES = ['api', 'orders', 'edge']
+const NODE_SERVICES = ['api', WITH_DB, WITHOUT_DB]
 
 describe.each(loaders)('%s', (_label, load) => {
   it('the copy runs the API and both rendered services, each with the shared definition', () => {
@@ -130,16 +132,18 @@ describe.each(loaders)('%s', (_label, load) => {
       expect(s?.labels[`traefik.http.routers.${name}.rule`], name).toBe(`Host(\`${name}.localhost\`)`)
     }
     // With a database: its createdb and migrator, its own secret; without: none, and not on backend.
-    expect(compose.services['migrate-orders']?.secrets).toEqual(['orders-database-url'])
-    expect(compose.services['createdb-orders']?.dependsOn).toEqual({ postgres: 'service_healthy' })
-    expect(compose.services.orders?.dependsOn).toEqual({
+    expect(compose.services[`migrate-${WITH_DB}`]?.secrets).toEqual([`${WITH_DB}-database-url`])
+    expect(compose.services[`createdb-${WITH_DB}`]?.dependsOn).toEqual({ postgres: 'service_healthy' })
+    expect(compose.services[WITH_DB]?.dependsOn).toEqual({
       postgres: 'service_healthy',
-      'migrate-orders': 'service_completed_successfully',
+      [`migrate-${WITH_DB}`]: 'service_completed_successfully',
     })
-    expect(compose.services.edge?.secrets).toEqual([])
-    expect(compose.services.edge?.dependsOn).toEqual({})
-    expect(Object.keys(compose.services).filter((n) => n.endsWith('-edge'))).toEqual([])
-    expect(compose.services.edge?.environment.DATABASE_URL_FILE).toBeUndefined()
+    expect(compose.services[WITH_DB]?.environment.DATABASE_APPLICATION_NAME).toBe(`stack-${WITH_DB}`)
+    const plain = compose.services[WITHOUT_DB]
+    expect(plain?.secrets).toEqual([])
+    expect(plain?.dependsOn).toEqual({})
+    expect(Object.keys(compose.services).filter((n) => n.endsWith(`-${WITHOUT_DB}`))).toEqual([])
+    expect(plain?.environment.DATABASE_URL_FILE).toBeUndefined()
   })
 
   it('a shared value changed in deploy/compose/node-service.yaml reaches every service', () => {
