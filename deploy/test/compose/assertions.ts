@@ -314,8 +314,8 @@ export const readinessDetection: Check = (ctx) => {
 
 /**
  * A one-shot migrator runs after the database is healthy and gates every routed service that has a
- * database (../apps.ts), from that service's own image; a service with migrations of its own points
- * the runner at them with MIGRATIONS_DIR (otherwise it would apply @stack/db's to its database).
+ * database (../apps.ts), from that service's own image (where the runner's default folder, ./drizzle
+ * of /app, is the service's own migrations).
  */
 export const migrateGatesApi: Check = (ctx) => {
   const migrators = services(ctx).filter(isMigrator)
@@ -328,11 +328,6 @@ export const migrateGatesApi: Check = (ctx) => {
       problems.push(`${migrator.name}: restart is "${migrator.restart}", not "no"`)
     if (db && migrator.dependsOn[db.name] !== 'service_healthy') {
       problems.push(`${migrator.name}: does not wait for ${db.name} to be healthy`)
-    }
-    if (appOfImage(migrator.image)?.ownMigrations && !migrator.environment.MIGRATIONS_DIR) {
-      problems.push(
-        `${migrator.name}: ${appOfImage(migrator.image)?.name} has migrations of its own, but MIGRATIONS_DIR is not set`,
-      )
     }
   }
   for (const s of needing) {

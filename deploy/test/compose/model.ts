@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { basename, isAbsolute, join, resolve } from 'node:path'
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
-import { apps, envPrefix } from '../apps.js'
 
 // The compose files as data: loaded either by `docker compose config` (the real merge and
 // interpolation) or by a plain YAML reader with a simplified merge, so the checks also run where no
@@ -14,11 +13,11 @@ export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 export const fixturesDir = fileURLToPath(new URL('../fixtures/compose/', import.meta.url))
 export const devFiles = ['compose.yaml']
 export const prodFiles = ['compose.yaml', 'compose.prod.yaml']
-/** What compose.prod.yaml requires from the environment: each service's public host (API_HOST, …), ACME_EMAIL. */
-export const prodEnv: Env = {
-  ...Object.fromEntries(apps.map((a) => [`${envPrefix(a)}_HOST`, `${a.name}.example.test`])),
-  ACME_EMAIL: 'ops@example.test',
-}
+/**
+ * What compose.prod.yaml requires from the environment: PUBLIC_DOMAIN (each service is then
+ * <name>.<PUBLIC_DOMAIN> unless <NAME>_HOST says otherwise) and ACME_EMAIL.
+ */
+export const prodEnv: Env = { PUBLIC_DOMAIN: 'example.test', ACME_EMAIL: 'ops@example.test' }
 
 export type Env = Record<string, string>
 
@@ -113,25 +112,51 @@ export function parseBytes(text: string | number): number {
 
 /**
  * Compose interpolation: $$, $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error},
- * ${VAR?error}, ${VAR:+alt}, ${VAR+alt} (no nesting). Throws Compose's message for a required variable.
+ * ${VAR?error}, ${VAR:+alt}, ${VAR+alt}, with variables nested in the default (`${A:-x.${B:-y}}`).
+ * Throws Compose's message for a required variable.
  */
 export function interpolate(text: string, env: Env): string {
-  return text.replace(
-    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
-    (whole, braced?: string, colon?: string, op?: string, arg?: string, bare?: string) => {
-      if (whole === '$$') return '$'
-      const name = (braced ?? bare) as string
-      const value = env[name]
-      const unset = colon === ':' ? value === undefined || value === '' : value === undefined
-      if (op === '-') return unset ? interpolate(arg ?? '', env) : (value as string)
-      if (op === '+') return unset ? '' : interpolate(arg ?? '', env)
-      if (op === '?') {
-        if (unset) throw new Error(`required variable ${name} is missing a value: ${arg}`)
-        return value as string
-      }
-      return value ?? ''
-    },
-  )
+  let out = ''
+  let i = 0
+  while (i < text.length) {
+    const at = text.indexOf('$', i)
+    if (at < 0) return out + text.slice(i)
+    out += text.slice(i, at)
+    const next = text[at + 1]
+    if (next === '$') {
+      out += '$'
+      i = at + 2
+      continue
+    }
+    if (next !== '{') {
+      const bare = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(at + 1))?.[0]
+      out += bare ? (env[bare] ?? '') : '$'
+      i = at + 1 + (bare?.length ?? 0)
+      continue
+    }
+    // The matching brace, counting the ones of nested ${...}.
+    let depth = 1
+    let end = at + 2
+    for (; end < text.length && depth > 0; end++) {
+      if (text[end] === '{') depth++
+      else if (text[end] === '}') depth--
+    }
+    if (depth > 0) throw new Error(`invalid interpolation format: ${text.slice(at)}`)
+    const body = text.slice(at + 2, end - 1)
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?+])([\s\S]*))?$/.exec(body)
+    if (!m) throw new Error(`invalid interpolation format: \${${body}}`)
+    const [, name, colon, op, arg] = m as unknown as [string, string, string?, string?, string?]
+    const value = env[name]
+    const unset = colon === ':' ? value === undefined || value === '' : value === undefined
+    if (op === '-') out += unset ? interpolate(arg ?? '', env) : (value as string)
+    else if (op === '+') out += unset ? '' : interpolate(arg ?? '', env)
+    else if (op === '?') {
+      if (unset) throw new Error(`required variable ${name} is missing a value: ${arg}`)
+      out += value as string
+    } else out += value ?? ''
+    i = end
+  }
+  return out
 }
 
 function interpolateAll(value: unknown, env: Env): unknown {
@@ -252,29 +277,162 @@ function portOf(value: unknown): { target: number; published?: string } {
   return parts.length > 1 ? { target, published: parts.at(-2) as string } : { target }
 }
 
+/** A dotenv file as Compose reads an include's env_file: KEY=VALUE lines, `#` comments, quotes. */
+export function readEnvFile(path: string): Env {
+  const out: Env = {}
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line)
+    if (!m) continue
+    const raw = m[2] as string
+    const quoted = /^(['"])(.*)\1$/.exec(raw)
+    out[m[1] as string] = quoted ? (quoted[2] as string) : raw.replace(/\s+#.*$/, '')
+  }
+  return out
+}
+
+/** A relative bind-mount source, build context or secret file, made absolute against `dir`. */
+function rebase(path: string, dir: string): string {
+  return isAbsolute(path) || path.startsWith('~') ? path : resolve(dir, path)
+}
+
+function rebaseService(def: Obj, dir: string): Obj {
+  const out: Obj = { ...def }
+  if (typeof out.build === 'string') out.build = { context: rebase(out.build, dir) }
+  else if (isObject(out.build))
+    out.build = { ...out.build, context: rebase(String(out.build.context ?? '.'), dir) }
+  if (Array.isArray(out.volumes)) {
+    out.volumes = out.volumes.map((v) => {
+      if (isObject(v))
+        return v.type === 'bind' && typeof v.source === 'string' ? { ...v, source: rebase(v.source, dir) } : v
+      const [source, ...rest] = String(v).split(':')
+      return rest.length > 0 && /^[.~/]/.test(source as string)
+        ? [rebase(source as string, dir), ...rest].join(':')
+        : v
+    })
+  }
+  return out
+}
+
+interface Part {
+  services: Record<string, Obj>
+  secrets: Obj
+  volumes: Obj
+}
+
 /**
- * Reads compose files with a plain YAML parser: `<<` merge keys, interpolation from `env` only
- * (COMPOSE_PROJECT_NAME from the top-level name), and a simplified override merge.
+ * One compose file, as Compose loads it: its `include`s first (each with its own project directory,
+ * and its env_file's variables under the project's environment), then its own services, each
+ * `extends` resolved (a base from another file is interpolated with the same environment and its
+ * relative paths rebased on that file's directory), relative paths made absolute against `dir`.
+ */
+function loadPart(path: string, env: Env, dir: string): Part {
+  const raw: unknown = parse(readFileSync(path, 'utf8'), { merge: true })
+  if (!isObject(raw)) throw new Error(`${path}: not a mapping`)
+  const part: Part = { services: {}, secrets: {}, volumes: {} }
+  const includes = Array.isArray(raw.include) ? raw.include : []
+  for (const entry of includes) {
+    const item: Obj = isObject(entry) ? entry : { path: entry }
+    const paths = Array.isArray(item.path) ? item.path.map(String) : [String(item.path)]
+    const envFiles = Array.isArray(item.env_file)
+      ? item.env_file.map(String)
+      : item.env_file
+        ? [String(item.env_file)]
+        : []
+    const own: Env = Object.assign(
+      {},
+      ...envFiles.map((f: string) => readEnvFile(rebase(interpolate(f, env), dir))),
+    )
+    // The project's environment wins over an include's env_file, as in Compose.
+    const scope: Env = { ...own, ...env }
+    for (const p of paths) {
+      const file = rebase(interpolate(p, env), dir)
+      const included = loadPart(
+        file,
+        scope,
+        item.project_directory ? rebase(String(item.project_directory), dir) : dirname(file),
+      )
+      for (const [name, def] of Object.entries(included.services)) {
+        if (part.services[name]) throw new Error(`${file}: service ${name} is defined twice`)
+        part.services[name] = def
+      }
+      Object.assign(part.secrets, included.secrets)
+      Object.assign(part.volumes, included.volumes)
+    }
+  }
+  const { include: _include, ...rest } = raw
+  const doc = interpolateAll(rest, env) as Obj
+  const own = (doc.services as Obj | undefined) ?? {}
+  for (const name of Object.keys(own)) {
+    if (part.services[name]) throw new Error(`${path}: service ${name} is also defined by an include`)
+    part.services[name] = resolveExtends(own, name, env, dir, path, new Set())
+  }
+  for (const [name, def] of Object.entries((doc.secrets as Obj | undefined) ?? {})) {
+    part.secrets[name] =
+      isObject(def) && typeof def.file === 'string' ? { ...def, file: rebase(def.file, dir) } : def
+  }
+  Object.assign(part.volumes, (doc.volumes as Obj | undefined) ?? {})
+  return part
+}
+
+/** A service with its `extends` chain merged in (base first), paths rebased, as Compose does. */
+function resolveExtends(
+  services: Obj,
+  name: string,
+  env: Env,
+  dir: string,
+  path: string,
+  seen: Set<string>,
+): Obj {
+  const key = `${path}#${name}`
+  if (seen.has(key)) throw new Error(`${path}: extends cycle at service ${name}`)
+  seen.add(key)
+  const def = services[name]
+  if (!isObject(def) && def !== null && def !== undefined)
+    throw new Error(`${path}: service ${name} is not a mapping`)
+  const { extends: ext, ...local } = (def ?? {}) as Obj
+  const own = rebaseService(local, dir)
+  if (ext === undefined) return own
+  const spec = isObject(ext) ? ext : { service: ext }
+  const baseName = String(spec.service)
+  let base: Obj
+  if (spec.file !== undefined) {
+    const file = rebase(String(spec.file), dir)
+    const doc: unknown = parse(readFileSync(file, 'utf8'), { merge: true })
+    if (!isObject(doc)) throw new Error(`${file}: not a mapping`)
+    const others = (interpolateAll(doc, env) as Obj).services as Obj | undefined
+    if (!others || !(baseName in others)) throw new Error(`${file}: no service ${baseName} to extend`)
+    base = resolveExtends(others, baseName, env, dirname(file), file, seen)
+  } else {
+    if (!(baseName in services)) throw new Error(`${path}: no service ${baseName} to extend`)
+    base = resolveExtends(services, baseName, env, dir, path, seen)
+  }
+  return mergeService(base, own)
+}
+
+/**
+ * Reads compose files with a plain YAML parser: `<<` merge keys, `include` (with env_file) and
+ * `extends`, interpolation from `env` only (COMPOSE_PROJECT_NAME from the top-level name), and a
+ * simplified override merge.
  */
 export function loadPlain(files: string[], env: Env = {}, projectDir = repoRoot): Compose {
-  const docs = files.map((file) => {
-    const path = resolve(projectDir, file)
+  const paths = files.map((file) => resolve(projectDir, file))
+  const names = paths.map((path) => {
     const doc: unknown = parse(readFileSync(path, 'utf8'), { merge: true })
-    if (!isObject(doc)) throw new Error(`${file}: not a mapping`)
-    return doc
+    if (!isObject(doc)) throw new Error(`${path}: not a mapping`)
+    return doc.name
   })
-  const name = docs.map((d) => d.name).find((n) => typeof n === 'string') as string | undefined
+  const name = names.find((n) => typeof n === 'string') as string | undefined
   const scope: Env = { COMPOSE_PROJECT_NAME: env.COMPOSE_PROJECT_NAME ?? name ?? 'project', ...env }
 
   const services: Record<string, Obj> = {}
   const top: Record<'secrets' | 'volumes', Obj> = { secrets: {}, volumes: {} }
-  for (const raw of docs) {
-    const doc = interpolateAll(raw, scope) as Obj
-    for (const [svc, def] of Object.entries((doc.services as Obj | undefined) ?? {})) {
-      services[svc] = mergeService(services[svc] ?? {}, (def ?? {}) as Obj)
+  for (const path of paths) {
+    const part = loadPart(path, scope, projectDir)
+    for (const [svc, def] of Object.entries(part.services)) {
+      services[svc] = mergeService(services[svc] ?? {}, def)
     }
-    for (const key of ['secrets', 'volumes'] as const)
-      Object.assign(top[key], (doc[key] as Obj | undefined) ?? {})
+    Object.assign(top.secrets, part.secrets)
+    Object.assign(top.volumes, part.volumes)
   }
 
   return {
@@ -322,7 +480,8 @@ export function loadWithDocker(files: string[], env: Env = {}, projectDir = repo
     const e = error as { stderr?: string; message: string }
     throw new Error(`docker compose config failed: ${e.stderr?.trim() || e.message}`)
   }
-  const doc = JSON.parse(out) as Obj
+  // `config` writes a literal `$` as `$$`, so that its output loads again: the value is the `$`.
+  const doc = unescapeDollars(JSON.parse(out)) as Obj
   return {
     source: `docker compose config (${files.join(' + ')})`,
     projectDir,
@@ -335,6 +494,14 @@ export function loadWithDocker(files: string[], env: Env = {}, projectDir = repo
     secrets: normalizeSecrets((doc.secrets as Obj | undefined) ?? {}, projectDir),
     volumes: Object.keys((doc.volumes as Obj | undefined) ?? {}),
   }
+}
+
+function unescapeDollars(value: unknown): unknown {
+  if (typeof value === 'string') return value.replaceAll('$$', '$')
+  if (Array.isArray(value)) return value.map(unescapeDollars)
+  if (isObject(value))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unescapeDollars(v)]))
+  return value
 }
 
 // --- normalization ----------------------------------------------------------------------------

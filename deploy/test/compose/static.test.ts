@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { appOfImage, apps, envPrefix } from '../apps.js'
@@ -111,19 +111,25 @@ describe('loading', () => {
   /** The production environment without one variable. */
   const without = (name: string) => Object.fromEntries(Object.entries(prodEnv).filter(([k]) => k !== name))
 
-  it('refuses production without API_HOST or ACME_EMAIL (or any service host), saying which', () => {
-    expect(() => loadPlain(prodFiles, without('API_HOST'))).toThrow(
-      /required variable API_HOST is missing a value: set API_HOST/,
+  it('refuses production without PUBLIC_DOMAIN or ACME_EMAIL, saying which', () => {
+    expect(() => loadPlain(prodFiles, without('PUBLIC_DOMAIN'))).toThrow(
+      /required variable PUBLIC_DOMAIN is missing a value: set PUBLIC_DOMAIN/,
     )
     expect(() => loadPlain(prodFiles, without('ACME_EMAIL'))).toThrow(
       /required variable ACME_EMAIL is missing a value: set ACME_EMAIL/,
     )
-    for (const app of apps) {
-      const host = `${envPrefix(app)}_HOST`
-      expect(() => loadPlain(prodFiles, without(host))).toThrow(
-        `required variable ${host} is missing a value`,
-      )
-    }
+  })
+
+  it('production: every service is <name>.<PUBLIC_DOMAIN> unless <NAME>_HOST names it; nothing is a .localhost', () => {
+    const rule = (ctx: Context, name: string) =>
+      ctx.compose.services[name]?.labels[`traefik.http.routers.${name}.rule`]
+    const derived = context(loadPlain(prodFiles, prodEnv))
+    for (const app of apps) expect(rule(derived, app.name)).toBe(`Host(\`${app.name}.example.test\`)`)
+    const hosts = Object.fromEntries(apps.map((a) => [`${envPrefix(a)}_HOST`, `${a.name}-x.example.org`]))
+    const named = context(loadPlain(prodFiles, { ...prodEnv, ...hosts }))
+    for (const app of apps) expect(rule(named, app.name)).toBe(`Host(\`${app.name}-x.example.org\`)`)
+    expect(PRODUCTION_CHECKS.productionTls(derived)).toEqual([])
+    expect(PRODUCTION_CHECKS.productionTls(named)).toEqual([])
   })
 
   it('refuses production without SECRETS_DIR instead of using the committed development secrets', () => {
@@ -161,6 +167,9 @@ describe('loading', () => {
   })
 
   it.runIf(docker)('docker compose refuses the same', () => {
+    expect(() => loadWithDocker(prodFiles, without('PUBLIC_DOMAIN'))).toThrow(
+      /PUBLIC_DOMAIN is missing a value: set PUBLIC_DOMAIN/,
+    )
     expect(() => loadWithDocker(prodFiles, without('ACME_EMAIL'))).toThrow(
       /ACME_EMAIL is missing a value: set ACME_EMAIL/,
     )
@@ -208,12 +217,14 @@ describe('loading', () => {
 
   it('production can keep the secret files outside the repository (SECRETS_DIR)', () => {
     const compose = loadPlain(devFiles, { SECRETS_DIR: '/etc/stack-secrets' })
-    expect(compose.secrets['database-url']?.file).toBe('/etc/stack-secrets/database-url.txt')
+    expect(compose.secrets['api-database-url']?.file).toBe('/etc/stack-secrets/api-database-url.txt')
     const problems = CHECKS.secretsAsFiles(context(compose))
     expect(problems).toContain(
       'secret postgres-password: /etc/stack-secrets/postgres-password.txt does not exist',
     )
-    expect(problems).toContain('secret database-url: /etc/stack-secrets/database-url.txt does not exist')
+    expect(problems).toContain(
+      'secret api-database-url: /etc/stack-secrets/api-database-url.txt does not exist',
+    )
     // And every other secret (a generated service's database URL) is looked for there too.
     expect(problems).toEqual(
       Object.keys(compose.secrets).map(
@@ -226,7 +237,7 @@ describe('loading', () => {
     const secrets = loadPlain(devFiles).secrets
     const password = readFileSync(secrets['postgres-password']?.file as string, 'utf8').trim()
     const urls = Object.keys(secrets).filter((name) => name.endsWith('database-url'))
-    expect(urls).toContain('database-url')
+    expect(urls.sort()).toEqual(apps.filter((a) => a.database).map((a) => `${a.name}-database-url`))
     for (const name of urls) {
       const url = new URL(readFileSync(secrets[name]?.file as string, 'utf8').trim())
       expect(decodeURIComponent(url.password)).toBe(password)
@@ -235,17 +246,20 @@ describe('loading', () => {
   })
 })
 
-describe('the Dockerfiles of apps/', () => {
+describe('the one Dockerfile of every service in apps/', () => {
   const composed = loadPlain(devFiles).services
-  it.each(apps.map((a) => [a.name, a] as const))(
-    'apps/%s/Dockerfile follows the container conventions',
-    (name, app) => {
-      // EXPOSE and the health check's port: the one compose gives the service, else the app default.
-      const port = composed[name]?.environment.PORT
-      const text = readFileSync(resolve(repoRoot, `apps/${app.name}/Dockerfile`), 'utf8')
-      expect(checkDockerfile(text, port)).toEqual([])
-    },
-  )
+  const text = readFileSync(resolve(repoRoot, 'Dockerfile'), 'utf8')
+  it.each(apps.map((a) => [a.name, a] as const))('follows the container conventions for %s', (name) => {
+    // EXPOSE and the health check's port: the one compose gives the service, else the app default.
+    const port = composed[name]?.environment.PORT
+    expect(checkDockerfile(text, port)).toEqual([])
+  })
+
+  it('no service keeps a Dockerfile of its own, and the image names no service', () => {
+    for (const app of apps) expect(existsSync(resolve(repoRoot, `apps/${app.name}/Dockerfile`))).toBe(false)
+    const instructions = text.split('\n').filter((l) => !/^\s*#/.test(l))
+    expect(instructions.filter((l) => /@stack\/(api|orders)\b|\bapps\/api\b/.test(l))).toEqual([])
+  })
 
   it('fails an unpinned, root, shell-form Dockerfile', () => {
     expect(checkDockerfile(readFileSync(fixture('Dockerfile.unpinned'), 'utf8'))).toEqual([

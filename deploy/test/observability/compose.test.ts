@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { loadConfig, metricsVars } from '@stack/config'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { apps } from '../apps.js'
 import { monitoringEnv, productionSecretsDir } from '../compose/model.js'
 
 // compose.monitoring.yaml merged onto the stack by Compose itself (`docker compose config`), and
@@ -55,7 +56,7 @@ const stacks = {
   production: () =>
     composeConfig(['compose.yaml', 'compose.prod.yaml', 'compose.monitoring.yaml'], {
       ...monitoringEnv,
-      API_HOST: 'api.example.com',
+      PUBLIC_DOMAIN: 'example.com',
       ACME_EMAIL: 'ops@example.com',
       SECRETS_DIR: secretsDir.dir,
     }),
@@ -71,6 +72,7 @@ interface PrometheusConfig {
   scrape_configs: {
     job_name: string
     dns_sd_configs?: { names: string[]; type: string; port: number }[]
+    relabel_configs?: Record<string, unknown>[]
     static_configs?: { targets: string[] }[]
   }[]
 }
@@ -79,7 +81,8 @@ const prometheusConfig = () =>
 
 describe.each(Object.keys(stacks) as (keyof typeof stacks)[])('compose.monitoring.yaml (%s)', (stack) => {
   const compose = stacks[stack]()
-  const { prometheus, grafana, api, traefik } = compose.services
+  const { prometheus, grafana, traefik } = compose.services
+  const nodeServices = apps.map((a) => compose.services[a.name])
 
   it('adds Prometheus and Grafana on pinned images, publishing no port', () => {
     for (const [name, service] of Object.entries({ prometheus, grafana })) {
@@ -92,7 +95,7 @@ describe.each(Object.keys(stacks) as (keyof typeof stacks)[])('compose.monitorin
   })
 
   it('Prometheus reaches every replica and Traefik; Grafana reaches Prometheus and Traefik reaches Grafana', () => {
-    expect(shareNetwork(prometheus, api)).toBe(true)
+    for (const service of nodeServices) expect(shareNetwork(prometheus, service)).toBe(true)
     expect(shareNetwork(prometheus, traefik)).toBe(true)
     expect(shareNetwork(grafana, prometheus)).toBe(true)
     expect(shareNetwork(grafana, traefik)).toBe(true)
@@ -117,15 +120,19 @@ describe.each(Object.keys(stacks) as (keyof typeof stacks)[])('compose.monitorin
     }
   })
 
-  it('scrapes the api service on the port its replicas serve /metrics on', () => {
-    const job = prometheusConfig().scrape_configs.find((j) => j.job_name === 'api')
-    const sd = job?.dns_sd_configs?.[0]
-    expect(sd?.names).toEqual(['api'])
+  it('scrapes every service in apps/ in one job, on the port its replicas serve /metrics on, job = its name', () => {
+    const jobs = prometheusConfig().scrape_configs.filter((j) => j.dns_sd_configs)
+    expect(jobs.map((j) => j.job_name)).toEqual(['node'])
+    const sd = jobs[0]?.dns_sd_configs?.[0]
+    expect(sd?.names).toEqual(apps.map((a) => a.name))
     expect(sd?.type).toBe('A')
-    // What the replicas make of their environment, as @stack/config reads it.
-    const metrics = loadConfig(metricsVars, api?.environment ?? {})
-    expect(metrics.METRICS_ENABLED).toBe(true)
-    expect(sd?.port).toBe(metrics.METRICS_PORT)
+    expect(jobs[0]?.relabel_configs).toEqual([{ source_labels: ['__meta_dns_name'], target_label: 'job' }])
+    for (const app of apps) {
+      // What the replicas make of their environment, as @stack/config reads it.
+      const metrics = loadConfig(metricsVars, compose.services[app.name]?.environment ?? {})
+      expect(metrics.METRICS_ENABLED, app.name).toBe(true)
+      expect(sd?.port, app.name).toBe(metrics.METRICS_PORT)
+    }
   })
 })
 
