@@ -105,8 +105,7 @@ const cases: Record<keyof typeof assertions, { fixture: string; message: RegExp 
   },
   assertTraefikCrdFields: {
     fixture: 'middleware-newer-crd-field.yaml',
-    message:
-      /middleware\/retry: spec\.retry\.retryNonIdempotentMethod exists only in Traefik v3\.7\+ CRDs/,
+    message: /middleware\/retry: spec\.retry\.retryNonIdempotentMethod exists only in Traefik v3\.7\+ CRDs/,
   },
 }
 
