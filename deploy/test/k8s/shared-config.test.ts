@@ -66,7 +66,7 @@ describe('a shared value changed in the component reaches every service', () => 
       `${text.slice(0, period)}periodSeconds: 1${text.slice(period + 'periodSeconds: 2'.length)}`,
     )
     for (const overlay of overlays) after.set(overlay, render(join(root, 'deploy/k8s/overlays', overlay)))
-  }, 120_000)
+  })
 
   afterAll(() => {
     if (root) rmSync(root, { recursive: true, force: true })
@@ -128,20 +128,25 @@ describe('the service templates', () => {
     }
   })
 
-  it('without a database render no migrator, no Secret and no PostgreSQL egress', () => {
+  it('without a database render no migrator, no Secret and no PostgreSQL egress, at the longest name', () => {
+    // 40 characters, the most `pnpm new-service` accepts, with dashes: every overlay line still renders.
+    const name = 'a-service-without-a-database-forty-chars'
+    expect(name).toHaveLength(40)
     const root = copyRepository()
     try {
-      addService(root, { name: 'hello', db: false })
-      const objects = render(join(root, 'apps/hello/k8s'))
-      expect(() => validateSchemas(objects)).not.toThrow()
-      const pod = deployments(objects).get('hello')?.spec?.template.spec
-      expect(pod?.initContainers).toBeUndefined()
-      expect(pod?.volumes?.map((v) => v.name)).toEqual(['tmp'])
-      expect(pod?.containers[0]?.env?.map((e) => e.name)).toEqual(['NODE_OPTIONS'])
-      const egress = ofKind<INetworkPolicy>(objects, 'NetworkPolicy').flatMap((p) => p.spec?.egress ?? [])
-      expect(egress.flatMap((r) => r.ports?.map((p) => p.port) ?? [])).toEqual([53, 53])
-      const labels = deployments(objects).get('hello')?.metadata.labels ?? {}
-      expect(labels['stack/postgres-client']).toBeUndefined()
+      addService(root, { name, db: false })
+      for (const overlay of overlays) {
+        const objects = render(join(root, 'deploy/k8s/overlays', overlay))
+        expect(() => validateSchemas(objects)).not.toThrow()
+        const own = objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/name'] === name)
+        const pod = deployments(own).get(name)?.spec?.template.spec
+        expect(pod?.initContainers).toBeUndefined()
+        expect(pod?.volumes?.map((v) => v.name)).toEqual(['tmp'])
+        expect(pod?.containers[0]?.env?.map((e) => e.name)).toEqual(['NODE_OPTIONS'])
+        const egress = ofKind<INetworkPolicy>(own, 'NetworkPolicy').flatMap((p) => p.spec?.egress ?? [])
+        expect(egress.flatMap((r) => r.ports?.map((p) => p.port) ?? [])).toEqual([53, 53])
+        expect(deployments(own).get(name)?.metadata.labels?.['stack/postgres-client']).toBeUndefined()
+      }
     } finally {
       rmSync(root, { recursive: true, force: true })
     }
