@@ -59,7 +59,7 @@ const MARKER = /^(\s*)# new-service: (.*)$/
  */
 export function addToServiceLists(root: string, vars: ServiceVars): string[] {
   const changed: string[] = []
-  for (const file of listFiles(join(root, 'deploy/k8s'))) {
+  for (const file of listFiles(join(root, 'deploy/k8s')).filter((f) => f.endsWith('.yaml'))) {
     const lines = readFileSync(file, 'utf8').split('\n')
     let edited = false
     for (let i = 0; i < lines.length; i++) {
