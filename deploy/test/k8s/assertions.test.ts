@@ -48,7 +48,8 @@ const cases: Record<keyof typeof assertions, { fixture: string; message: RegExp 
   },
   assertMigrationsBeforeApp: {
     fixture: 'migrations-missing.yaml',
-    message: /no init container runs node node_modules\/@stack\/migrate\/dist\/cli\.js up/,
+    message:
+      /no init container runs node node_modules\/@stack\/migrate\/dist\/cli\.js up[\s\S]*deployment\/api-elsewhere container migrate: sets MIGRATIONS_DIR[\s\S]*workingDir \/opt is not the app's/,
   },
   assertSecretFiles: {
     fixture: 'secret-file-unmounted.yaml',
@@ -104,8 +105,7 @@ const cases: Record<keyof typeof assertions, { fixture: string; message: RegExp 
   },
   assertTraefikCrdFields: {
     fixture: 'middleware-newer-crd-field.yaml',
-    message:
-      /middleware\/api-retry: spec\.retry\.retryNonIdempotentMethod exists only in Traefik v3\.7\+ CRDs/,
+    message: /middleware\/retry: spec\.retry\.retryNonIdempotentMethod exists only in Traefik v3\.7\+ CRDs/,
   },
 }
 

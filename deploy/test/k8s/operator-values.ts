@@ -29,11 +29,11 @@ export function productionImageProblems(objects: readonly K8sObject[]): string[]
       const registry = registryOf(image)
       if (!registry) {
         problems.add(
-          `${image}: no registry, so Docker Hub, whose namespace ${image.split('/').at(-2) ?? '(library)'} this project does not own; set yours with kustomize edit set image`,
+          `${image}: no registry, so Docker Hub, whose namespace ${image.split('/').at(-2) ?? '(library)'} this project does not own; set yours as newName on its line in the overlay's images:`,
         )
       } else if (RESERVED.test(registry.replace(/:\d+$/, ''))) {
         problems.add(
-          `${image}: ${registry} is a placeholder; set your registry with kustomize edit set image ${appOfImage(image)?.image}=<registry>/${appOfImage(image)?.image}:<tag>`,
+          `${image}: ${registry} is a placeholder; set your registry as newName on its line in the overlay's images: (<registry>/${appOfImage(image)?.image})`,
         )
       }
     }

@@ -139,11 +139,11 @@ export function assertZeroDowntimeRollout(objects: readonly K8sObject[]): void {
 
 /**
  * Migrations run from the same image, before the app container, with the database URL, in every pod
- * of a service with a database; a service with migrations of its own points the runner at them
- * (otherwise it would apply @stack/db's, the API's, to its database).
+ * of a service with a database, from the image's working directory: the runner's default folder,
+ * ./drizzle, is then the service's own migrations.
  */
 export function assertMigrationsBeforeApp(objects: readonly K8sObject[]): void {
-  check('each API pod must run the migrator first', (problems) => {
+  check('each pod of a service with a database must run its migrator first', (problems) => {
     for (const w of appWorkloads(objects)) {
       if (!w.app.database) continue
       const migrator = initContainers(w).find(
@@ -162,9 +162,16 @@ export function assertMigrationsBeforeApp(objects: readonly K8sObject[]): void {
       if (!env.has('DATABASE_URL') && !env.has('DATABASE_URL_FILE') && !migrator.envFrom?.length) {
         problems.push(`${where(w, migrator)}: gets neither DATABASE_URL nor DATABASE_URL_FILE`)
       }
-      if (w.app.ownMigrations && !env.has('MIGRATIONS_DIR')) {
+      // The runner applies ./drizzle of the image's working directory (/app): the service's own
+      // migrations. Pointing it elsewhere would apply another folder's to this service's database.
+      if (env.has('MIGRATIONS_DIR')) {
         problems.push(
-          `${where(w, migrator)}: ${w.app.name} has migrations of its own, but MIGRATIONS_DIR is not set (it would apply @stack/db's)`,
+          `${where(w, migrator)}: sets MIGRATIONS_DIR; the migrator must apply ${w.app.name}'s own ./drizzle`,
+        )
+      }
+      if (migrator.workingDir !== undefined && migrator.workingDir !== w.container.workingDir) {
+        problems.push(
+          `${where(w, migrator)}: workingDir ${migrator.workingDir} is not the app's, so ./drizzle is not ${w.app.name}'s`,
         )
       }
     }

@@ -119,8 +119,21 @@ function maxConnections(
     }
   }
   const annotation = w.object.metadata.annotations?.[app.maxConnectionsAnnotation]
-  return annotation
-    ? { value: Number(annotation), source: `${app.maxConnectionsAnnotation} on ${where(w)}`, shared: false }
+  if (annotation)
+    return {
+      value: Number(annotation),
+      source: `${app.maxConnectionsAnnotation} on ${where(w)}`,
+      shared: false,
+    }
+  // The environment's database tier, for every service of the namespace (the prod overlay's).
+  const namespace = ofKind(objects, 'Namespace').find((n) => n.metadata.name === w.object.metadata.namespace)
+  const declared = namespace?.metadata.annotations?.[app.maxConnectionsAnnotation]
+  return declared && namespace
+    ? {
+        value: Number(declared),
+        source: `${app.maxConnectionsAnnotation} on ${ref(namespace)}`,
+        shared: false,
+      }
     : undefined
 }
 
@@ -128,11 +141,12 @@ function maxConnections(
  * At the HPA maximum, during a rollout, every pod's pool plus a migrator per pod being started must
  * fit in 80 % of PostgreSQL's max_connections. Conservative on purpose: each migrator is counted as
  * if it ran alongside a full pool. The services a rendered PostgreSQL serves add up (each has its own
- * database, all on that one server); a workload annotated with a managed database's max_connections
- * is held to it alone: the annotation is the capacity of the server its database is on, or its share.
+ * database, all on that one server); a workload annotated with a managed database's max_connections,
+ * on itself or on its Namespace (the overlay's database tier), is held to it alone: the annotation is
+ * the capacity of the server its database is on, or its share.
  */
 export function assertConnectionBudget(objects: readonly K8sObject[]): void {
-  check("the API's connections must fit PostgreSQL's max_connections", (problems) => {
+  check("each service's connections must fit PostgreSQL's max_connections", (problems) => {
     const servers = new Map<
       string,
       { limit: { value: number; source: string }; users: { w: Workload; term: string; needed: number }[] }
@@ -158,7 +172,7 @@ export function assertConnectionBudget(objects: readonly K8sObject[]): void {
       if (!limit) {
         problems.push(
           `${where(w)}: max_connections is unknown: set it on the PostgreSQL container ` +
-            `(-c max_connections=N) or annotate the workload with ${app.maxConnectionsAnnotation}`,
+            `(-c max_connections=N) or annotate the workload or its Namespace with ${app.maxConnectionsAnnotation}`,
         )
         continue
       }

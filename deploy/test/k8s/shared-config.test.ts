@@ -1,0 +1,154 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment'
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { repoRoot } from '../apps.js'
+import { type K8sObject, ofKind, overlays, render } from './objects.js'
+import { validateSchemas } from './schema.js'
+import { addService, copyRepository, renderServiceK8s } from './service-template.js'
+
+// The point of deploy/k8s/components: a value every service shares is written once, and changing
+// it there changes it for every service, the API and a generated one alike. In a copy of the
+// repository, a service `orders` (with a database, as `pnpm new-service orders --with-db` makes it)
+// is rendered from the templates; then the grace period and the readiness period are changed in the
+// component only, and both overlays are rendered again.
+
+const component = 'deploy/k8s/components/node-service'
+const services = ['api', 'orders'] as const
+
+function deployments(objects: readonly K8sObject[]): Map<string, K8sObject & IDeployment> {
+  return new Map(ofKind<IDeployment>(objects, 'Deployment').map((d) => [d.metadata.name, d]))
+}
+
+function timings(d: IDeployment | undefined) {
+  const pod = d?.spec?.template.spec
+  return {
+    grace: pod?.terminationGracePeriodSeconds,
+    readinessPeriod: pod?.containers[0]?.readinessProbe?.periodSeconds,
+  }
+}
+
+/** Replaces the one line matching `pattern` in a file of the copy; fails when it is not exactly one. */
+function editLine(root: string, file: string, pattern: RegExp, replacement: string): void {
+  const path = join(root, file)
+  const text = readFileSync(path, 'utf8')
+  const matches = text.match(new RegExp(pattern.source, 'gm')) ?? []
+  if (matches.length !== 1) throw new Error(`${file}: ${matches.length} lines match ${pattern}, expected 1`)
+  writeFileSync(path, text.replace(new RegExp(pattern.source, 'm'), replacement))
+}
+
+describe('a shared value changed in the component reaches every service', () => {
+  let root = ''
+  const before = new Map<string, K8sObject[]>()
+  const after = new Map<string, K8sObject[]>()
+
+  beforeAll(() => {
+    root = copyRepository()
+    addService(root, { name: 'orders', db: true })
+    for (const overlay of overlays) before.set(overlay, render(join(root, 'deploy/k8s/overlays', overlay)))
+    editLine(
+      root,
+      `${component}/deployment.yaml`,
+      /^( *)terminationGracePeriodSeconds: 25$/,
+      '$1terminationGracePeriodSeconds: 47',
+    )
+    // The readiness probe's periodSeconds: the only `periodSeconds: 2` followed by the readiness
+    // probe's timeoutSeconds 2 (the startup probe's is 1).
+    const container = join(root, `${component}/container.yaml`)
+    const text = readFileSync(container, 'utf8')
+    const readiness = text.indexOf('path: /spec/template/spec/containers/0/readinessProbe')
+    const period = text.indexOf('periodSeconds: 2', readiness)
+    if (readiness < 0 || period < 0)
+      throw new Error(`${component}/container.yaml: no readiness periodSeconds`)
+    writeFileSync(
+      container,
+      `${text.slice(0, period)}periodSeconds: 1${text.slice(period + 'periodSeconds: 2'.length)}`,
+    )
+    for (const overlay of overlays) after.set(overlay, render(join(root, 'deploy/k8s/overlays', overlay)))
+  })
+
+  afterAll(() => {
+    if (root) rmSync(root, { recursive: true, force: true })
+  })
+
+  it.each(overlays)('%s: both services carry the shared values before the change', (overlay) => {
+    const rendered = deployments(before.get(overlay) ?? [])
+    for (const name of services) {
+      expect(timings(rendered.get(name)), name).toEqual({ grace: 25, readinessPeriod: 2 })
+    }
+  })
+
+  it.each(overlays)('%s: both services carry the new values after it', (overlay) => {
+    const rendered = deployments(after.get(overlay) ?? [])
+    for (const name of services) {
+      expect(timings(rendered.get(name)), name).toEqual({ grace: 47, readinessPeriod: 1 })
+    }
+  })
+
+  it.each(overlays)('%s: the generated service renders valid objects of its own', (overlay) => {
+    const objects = after.get(overlay) ?? []
+    expect(() => validateSchemas(objects)).not.toThrow()
+    const own = objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/name'] === 'orders')
+    expect(own.map((o) => o.kind).sort()).toEqual([
+      'ConfigMap',
+      'Deployment',
+      'HorizontalPodAutoscaler',
+      'IngressRoute',
+      'NetworkPolicy',
+      'PodDisruptionBudget',
+      'Service',
+      'ServiceAccount',
+    ])
+    const orders = deployments(objects).get('orders')
+    const pod = orders?.spec?.template.spec
+    expect(pod?.initContainers?.find((c) => c.name === 'migrate')?.image).toBe(pod?.containers[0]?.image)
+    expect(pod?.containers[0]?.image).toMatch(/stack\/orders:/)
+    expect(pod?.volumes?.find((v) => v.name === 'secrets')?.secret?.secretName).toBe('orders-secrets')
+  })
+
+  it('dev creates the generated service its own database, from its own Secret', () => {
+    const objects = after.get('dev') ?? []
+    const pod = deployments(objects).get('orders')?.spec?.template.spec
+    expect(pod?.initContainers?.map((c) => c.name)).toEqual(['create-database', 'migrate'])
+    const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'orders-secrets') as
+      | (K8sObject & { data?: Record<string, string> })
+      | undefined
+    const url = Buffer.from(secret?.data?.['database-url'] ?? '', 'base64').toString()
+    expect(url).toBe('postgres://stack:dev-only-password@postgres:5432/orders')
+  })
+})
+
+describe('the service templates', () => {
+  it("rendered for api are the API's own kustomize directory, byte for byte", () => {
+    const rendered = renderServiceK8s({ name: 'api', db: true })
+    expect(rendered.size).toBeGreaterThan(0)
+    for (const [file, text] of rendered) {
+      expect(text, file).toBe(readFileSync(join(repoRoot, 'apps/api/k8s', file), 'utf8'))
+    }
+  })
+
+  it('without a database render no migrator, no Secret and no PostgreSQL egress, at the longest name', () => {
+    // 40 characters, the most `pnpm new-service` accepts, with dashes: every overlay line still renders.
+    const name = 'a-service-without-a-database-forty-chars'
+    expect(name).toHaveLength(40)
+    const root = copyRepository()
+    try {
+      addService(root, { name, db: false })
+      for (const overlay of overlays) {
+        const objects = render(join(root, 'deploy/k8s/overlays', overlay))
+        expect(() => validateSchemas(objects)).not.toThrow()
+        const own = objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/name'] === name)
+        const pod = deployments(own).get(name)?.spec?.template.spec
+        expect(pod?.initContainers).toBeUndefined()
+        expect(pod?.volumes?.map((v) => v.name)).toEqual(['tmp'])
+        expect(pod?.containers[0]?.env?.map((e) => e.name)).toEqual(['NODE_OPTIONS'])
+        const egress = ofKind<INetworkPolicy>(own, 'NetworkPolicy').flatMap((p) => p.spec?.egress ?? [])
+        expect(egress.flatMap((r) => r.ports?.map((p) => p.port) ?? [])).toEqual([53, 53])
+        expect(deployments(own).get(name)?.metadata.labels?.['stack/postgres-client']).toBeUndefined()
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+})
