@@ -1,17 +1,16 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 /**
  * The services in apps/, which the compose and Kubernetes checks iterate over instead of assuming
  * `api`: each is built into the image `stack/<dir>` and deployed under its directory's name; it has a
- * database when it depends on @stack/db, and migrations of its own (which its migrator must be pointed
- * at with MIGRATIONS_DIR) when it has drizzle/ (`pnpm new-service <name> --with-db`).
+ * database when it has migrations of its own (drizzle/, which its migrator finds as ./drizzle of the
+ * image's /app): the API, and a service made by `pnpm new-service <name> --with-db`.
  */
 export interface App {
   name: string
   image: string
   database: boolean
-  ownMigrations: boolean
 }
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
@@ -21,17 +20,11 @@ export function readApps(root = repoRoot): App[] {
   if (!existsSync(dir)) return []
   return readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory() && existsSync(`${dir}/${e.name}/package.json`))
-    .map((e) => {
-      const manifest = JSON.parse(readFileSync(`${dir}/${e.name}/package.json`, 'utf8')) as {
-        dependencies?: Record<string, string>
-      }
-      return {
-        name: e.name,
-        image: `stack/${e.name}`,
-        database: '@stack/db' in (manifest.dependencies ?? {}),
-        ownMigrations: existsSync(`${dir}/${e.name}/drizzle/meta/_journal.json`),
-      }
-    })
+    .map((e) => ({
+      name: e.name,
+      image: `stack/${e.name}`,
+      database: existsSync(`${dir}/${e.name}/drizzle/meta/_journal.json`),
+    }))
     .sort((a, b) => a.name.localeCompare(b.name))
 }
 
