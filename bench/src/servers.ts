@@ -1,7 +1,6 @@
 // The servers the bench and the reliability suite run (the API's two builds, the bare targets), and
 // the cores they run on.
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 // Resolved from bench/src (the reliability suite under Vitest) and bench/dist (the bench) alike.

@@ -6,15 +6,7 @@ import { createTestDatabase, freePort, type TestDatabase } from '@stack/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LOCK_KEY } from '../src/index.js'
-import {
-  API_ROOT,
-  migrationsWith,
-  query,
-  recorded,
-  runCli,
-  runPnpmMigrate,
-  tables,
-} from './helpers.js'
+import { API_ROOT, migrationsWith, query, recorded, runCli, runPnpmMigrate, tables } from './helpers.js'
 
 let database: TestDatabase
 beforeAll(async () => {
