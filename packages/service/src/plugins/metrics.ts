@@ -3,7 +3,6 @@ import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { type ExpositionServer, listenExposition } from '../metrics/exposition.js'
 import { processMetrics } from '../metrics/process-metrics.js'
-import type {} from './database.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

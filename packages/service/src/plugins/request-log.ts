@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { REQUEST_ID_HEADER } from '../request-id.js'
-import type {} from './lifecycle.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
