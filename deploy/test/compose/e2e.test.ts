@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { resolve } from 'node:path'
@@ -55,9 +55,7 @@ const targets: Target[] = apps.map((app) => {
   const migrator = own.find((s) => s.command.some((a) => a.includes('@stack/migrate')))?.name
   const secret = replica.secrets.find((s) => s.endsWith('database-url'))
   const databaseUrl = secret ? readFileSync(model.secrets[secret]?.file as string, 'utf8').trim() : undefined
-  const journal = [`apps/${app.name}/drizzle`, 'packages/db/drizzle']
-    .map((dir) => resolve(repoRoot, dir, 'meta/_journal.json'))
-    .find((file) => existsSync(file))
+  const journal = resolve(repoRoot, `apps/${app.name}/drizzle/meta/_journal.json`)
   return {
     app,
     image: `${app.image}:${tag}`,
@@ -69,7 +67,7 @@ const targets: Target[] = apps.map((app) => {
     ...(migrator ? { migrator } : {}),
     ...(databaseUrl ? { databaseUrl, database: new URL(databaseUrl).pathname.slice(1) } : {}),
     migrations:
-      app.database && journal
+      app.database
         ? (JSON.parse(readFileSync(journal, 'utf8')) as { entries: unknown[] }).entries.length
         : 0,
     shutdownDelayMs: Number(replica.environment.SHUTDOWN_DELAY_MS ?? appDefault('SHUTDOWN_DELAY_MS')),
