@@ -66,10 +66,9 @@ const targets: Target[] = apps.map((app) => {
     ],
     ...(migrator ? { migrator } : {}),
     ...(databaseUrl ? { databaseUrl, database: new URL(databaseUrl).pathname.slice(1) } : {}),
-    migrations:
-      app.database
-        ? (JSON.parse(readFileSync(journal, 'utf8')) as { entries: unknown[] }).entries.length
-        : 0,
+    migrations: app.database
+      ? (JSON.parse(readFileSync(journal, 'utf8')) as { entries: unknown[] }).entries.length
+      : 0,
     shutdownDelayMs: Number(replica.environment.SHUTDOWN_DELAY_MS ?? appDefault('SHUTDOWN_DELAY_MS')),
     graceMs: replica.stopGracePeriodMs as number,
   }
