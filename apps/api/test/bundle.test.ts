@@ -1,8 +1,7 @@
 import { mkdtempSync } from 'node:fs'
-import http from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createTestDatabase, freePort, type TestDatabase } from '@stack/testing'
+import { createTestDatabase, freePort, otlpReceiver, type TestDatabase } from '@stack/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migratedDatabase } from './helpers.js'
 import { BUNDLE, request, startServer } from './process.js'
@@ -83,34 +82,20 @@ describe('node dist/server.bundle.js', () => {
   })
 
   it('traces pg from the bundle too: pg is required at run time, where the instrumentation patches it', async () => {
-    const posted: string[] = []
-    const collector = http.createServer((req, res) => {
-      let body = ''
-      req.on('data', (chunk) => {
-        body += chunk
-      })
-      req.on('end', () => {
-        posted.push(body)
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-      })
-    })
-    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve))
-    const { port } = collector.address() as { port: number }
-    const server = await bundled({
-      DATABASE_URL: migrated.url,
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
-    })
+    const collector = await otlpReceiver()
+    const server = await bundled({ DATABASE_URL: migrated.url, OTEL_EXPORTER_OTLP_ENDPOINT: collector.url })
     try {
       expect((await readiness(server.url, 200)).status).toBe(200)
       // fetch: this test process does not trace, but its node:http client is not what is measured.
       expect((await fetch(`${server.url}/v1/notes?limit=1`)).status).toBe(200)
       server.child.kill('SIGTERM')
       expect((await server.exited).code).toBe(0)
-      const names = posted.flatMap((body) => [...body.matchAll(/"name":"([^"]+)"/g)].map((m) => m[1]))
-      expect(names).toEqual(expect.arrayContaining(['GET /v1/notes', expect.stringMatching(/^pg\.query/)]))
+      expect(collector.spanNames()).toEqual(
+        expect.arrayContaining(['GET /v1/notes', expect.stringMatching(/^pg\.query/)]),
+      )
     } finally {
       server.child.kill('SIGKILL')
-      collector.close()
+      await collector.close()
     }
   })
 })

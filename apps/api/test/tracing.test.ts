@@ -1,5 +1,4 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
-import http from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -185,24 +184,6 @@ describe('configuration', () => {
 })
 
 describe('the real process (node dist/server.js)', () => {
-  /** A stand-in OTLP/HTTP receiver: what the exporter posts to /v1/traces, as JSON. */
-  async function receiver() {
-    const posts: { path: string; headers: http.IncomingHttpHeaders; body: OtlpTraces }[] = []
-    const server = http.createServer((req, res) => {
-      let body = ''
-      req.on('data', (chunk) => {
-        body += chunk
-      })
-      req.on('end', () => {
-        posts.push({ path: req.url ?? '', headers: req.headers, body: JSON.parse(body) })
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-      })
-    })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const { port } = server.address() as { port: number }
-    return { url: `http://127.0.0.1:${port}`, posts, close: () => server.close() }
-  }
-
   /** A preload that reports every @opentelemetry module the process resolves, on stderr. */
   function otelProbe(): string {
     const file = join(mkdtempSync(join(tmpdir(), 'otel-probe-')), 'probe.mjs')
@@ -222,7 +203,7 @@ registerHooks({
   }
 
   it('with OTEL_EXPORTER_OTLP_ENDPOINT: the request’s spans reach the collector at shutdown, with the caller’s trace id and our headers', async () => {
-    const collector = await receiver()
+    const collector = await testing.otlpReceiver()
     const { startServer } = await import('./process.js')
     const server = await startServer({
       DATABASE_URL: database.url,
@@ -249,7 +230,7 @@ registerHooks({
         headers: expect.objectContaining({ 'x-api-key': 'secret value' }),
       })
       const spans = collector.posts.flatMap((p) =>
-        p.body.resourceSpans.flatMap((r) =>
+        (JSON.parse(p.body) as OtlpTraces).resourceSpans.flatMap((r) =>
           r.scopeSpans.flatMap((s) => s.spans.map((span) => ({ ...span, resource: r.resource }))),
         ),
       )
@@ -265,7 +246,7 @@ registerHooks({
       expect(line).toMatchObject({ trace_id: TRACE_ID, reqId: res.headers.get('x-request-id') })
     } finally {
       server.child.kill('SIGKILL')
-      collector.close()
+      await collector.close()
     }
   })
 

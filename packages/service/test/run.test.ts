@@ -1,8 +1,5 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import http from 'node:http'
 import { fileURLToPath } from 'node:url'
-import { freePort, request } from '@stack/testing'
+import { otlpReceiver, request, spawnServer, waitForStatus } from '@stack/testing'
 import { describe, expect, it } from 'vitest'
 
 // runService as a real process: a service without a database (test/fixtures/service), so what is
@@ -10,43 +7,9 @@ import { describe, expect, it } from 'vitest'
 const SERVER = fileURLToPath(new URL('fixtures/service/server.mjs', import.meta.url))
 
 async function start(env: Record<string, string>) {
-  const port = await freePort()
-  const child = spawn(process.execPath, [SERVER], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      SHUTDOWN_DELAY_MS: '0',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => {
-    stdout += d
-  })
-  child.stderr.on('data', (d) => {
-    stderr += d
-  })
-  const exited = once(child, 'exit').then(([code]) => code as number | null)
-  const lines = () =>
-    stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-  /** Polls until the server answers (a bound for a hang: a loaded machine starts slowly). */
-  async function answering() {
-    const deadline = performance.now() + 60_000
-    for (;;) {
-      const res = await request(`http://127.0.0.1:${port}/health/live`).catch(() => undefined)
-      if (res?.status === 200) return
-      if (child.exitCode !== null || performance.now() > deadline)
-        throw new Error(`not answering; exit ${child.exitCode}; stderr: ${stderr}`)
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-  }
-  return { child, port, exited, lines, stderr: () => stderr, answering }
+  const server = await spawnServer({ entry: SERVER, env: { SHUTDOWN_DELAY_MS: '0', ...env } })
+  const exited = server.exited.then((e) => e.code)
+  return { ...server, exited, answering: () => waitForStatus(`${server.url}/health/live`, 200) }
 }
 
 describe('runService', () => {
@@ -72,29 +35,14 @@ describe('runService', () => {
   })
 
   it('traces a service that has no database too, named after it, when OTEL_EXPORTER_OTLP_ENDPOINT is set', async () => {
-    const bodies: string[] = []
-    const collector = http.createServer((req, res) => {
-      let body = ''
-      req.on('data', (chunk) => {
-        body += chunk
-      })
-      req.on('end', () => {
-        bodies.push(body)
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-      })
-    })
-    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve))
-    const { port } = collector.address() as { port: number }
-    const server = await start({
-      METRICS_ENABLED: 'false',
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
-    })
+    const collector = await otlpReceiver()
+    const server = await start({ METRICS_ENABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url })
     try {
       await server.answering()
       expect((await fetch(`http://127.0.0.1:${server.port}/v1/hello`)).status).toBe(200)
       server.child.kill('SIGTERM')
       expect(await server.exited).toBe(0)
-      const all = bodies.join('\n')
+      const all = collector.posts.map((p) => p.body).join('\n')
       expect(all).toContain('"name":"GET /v1/hello"')
       expect(all).toMatch(/"key":"service\.name","value":\{"stringValue":"fixture"\}/)
       // Its log lines carry the trace they were written in.
@@ -103,7 +51,7 @@ describe('runService', () => {
       ).toHaveProperty('trace_id')
     } finally {
       server.child.kill('SIGKILL')
-      collector.close()
+      await collector.close()
     }
   })
 })
