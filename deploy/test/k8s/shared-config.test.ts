@@ -10,12 +10,12 @@ import { addService, copyRepository, renderServiceK8s } from './service-template
 
 // The point of deploy/k8s/components: a value every service shares is written once, and changing
 // it there changes it for every service, the API and a generated one alike. In a copy of the
-// repository, a service `orders` (with a database, as `pnpm new-service orders --with-db` makes it)
+// repository, a service `shared-k8s-db` (with a database, as `pnpm new-service shared-k8s-db --with-db` makes it)
 // is rendered from the templates; then the grace period and the readiness period are changed in the
 // component only, and both overlays are rendered again.
 
 const component = 'deploy/k8s/components/node-service'
-const services = ['api', 'orders'] as const
+const services = ['api', 'shared-k8s-db'] as const
 
 function deployments(objects: readonly K8sObject[]): Map<string, K8sObject & IDeployment> {
   return new Map(ofKind<IDeployment>(objects, 'Deployment').map((d) => [d.metadata.name, d]))
@@ -45,7 +45,7 @@ describe('a shared value changed in the component reaches every service', () => 
 
   beforeAll(() => {
     root = copyRepository()
-    addService(root, { name: 'orders', db: true })
+    addService(root, { name: 'shared-k8s-db', db: true })
     for (const overlay of overlays) before.set(overlay, render(join(root, 'deploy/k8s/overlays', overlay)))
     editLine(
       root,
@@ -89,7 +89,7 @@ describe('a shared value changed in the component reaches every service', () => 
   it.each(overlays)('%s: the generated service renders valid objects of its own', (overlay) => {
     const objects = after.get(overlay) ?? []
     expect(() => validateSchemas(objects)).not.toThrow()
-    const own = objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/name'] === 'orders')
+    const own = objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/name'] === 'shared-k8s-db')
     expect(own.map((o) => o.kind).sort()).toEqual([
       'ConfigMap',
       'Deployment',
@@ -100,22 +100,22 @@ describe('a shared value changed in the component reaches every service', () => 
       'Service',
       'ServiceAccount',
     ])
-    const orders = deployments(objects).get('orders')
+    const orders = deployments(objects).get('shared-k8s-db')
     const pod = orders?.spec?.template.spec
     expect(pod?.initContainers?.find((c) => c.name === 'migrate')?.image).toBe(pod?.containers[0]?.image)
-    expect(pod?.containers[0]?.image).toMatch(/stack\/orders:/)
-    expect(pod?.volumes?.find((v) => v.name === 'secrets')?.secret?.secretName).toBe('orders-secrets')
+    expect(pod?.containers[0]?.image).toMatch(/stack\/shared-k8s-db:/)
+    expect(pod?.volumes?.find((v) => v.name === 'secrets')?.secret?.secretName).toBe('shared-k8s-db-secrets')
   })
 
   it('dev creates the generated service its own database, from its own Secret', () => {
     const objects = after.get('dev') ?? []
-    const pod = deployments(objects).get('orders')?.spec?.template.spec
+    const pod = deployments(objects).get('shared-k8s-db')?.spec?.template.spec
     expect(pod?.initContainers?.map((c) => c.name)).toEqual(['create-database', 'migrate'])
-    const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'orders-secrets') as
+    const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'shared-k8s-db-secrets') as
       | (K8sObject & { data?: Record<string, string> })
       | undefined
     const url = Buffer.from(secret?.data?.['database-url'] ?? '', 'base64').toString()
-    expect(url).toBe('postgres://stack:dev-only-password@postgres:5432/orders')
+    expect(url).toBe('postgres://stack:dev-only-password@postgres:5432/shared-k8s-db')
   })
 })
 
