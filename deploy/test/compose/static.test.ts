@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { posix, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { appOfImage, apps, envPrefix } from '../apps.js'
 import { CHECKS, type Context, context, isDatabaseServer, PRODUCTION_CHECKS } from './assertions.js'
@@ -259,6 +260,30 @@ describe('the one Dockerfile of every service in apps/', () => {
     for (const app of apps) expect(existsSync(resolve(repoRoot, `apps/${app.name}/Dockerfile`))).toBe(false)
     const instructions = text.split('\n').filter((l) => !/^\s*#/.test(l))
     expect(instructions.filter((l) => /@stack\/(api|orders)\b|\bapps\/api\b/.test(l))).toEqual([])
+  })
+
+  it('every workspace bin that is a committed file is committed executable', () => {
+    // The image installs from the package.json files before it copies the sources, so pnpm links a
+    // bin whose file is not there yet and cannot make it executable: a build that runs it (every
+    // service's `stack-bundle`) gets "Permission denied" (exit 126) unless git keeps the mode.
+    const listed = execFileSync('git', ['ls-files', '-s', '-z'], { cwd: repoRoot, encoding: 'utf8' })
+    const modes = new Map(
+      listed
+        .split('\0')
+        .filter(Boolean)
+        .map((entry) => [entry.slice(entry.indexOf('\t') + 1), entry.slice(0, 6)] as const),
+    )
+    const bins = [...modes.keys()]
+      .filter((f) => /^[^/]+\/[^/]+\/package\.json$/.test(f))
+      .flatMap((manifest) => {
+        const { bin } = JSON.parse(readFileSync(resolve(repoRoot, manifest), 'utf8')) as {
+          bin?: string | Record<string, string>
+        }
+        const targets = typeof bin === 'string' ? [bin] : Object.values(bin ?? {})
+        return targets.map((t) => posix.join(posix.dirname(manifest), t)).filter((f) => modes.has(f))
+      })
+    expect(bins).toContain('tooling/bundle/src/cli.ts')
+    expect(bins.filter((f) => modes.get(f) !== '100755')).toEqual([])
   })
 
   it('fails an unpinned, root, shell-form Dockerfile', () => {

@@ -1,21 +1,24 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { copyRepository, removeRepository } from '@stack/testing/repository'
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment'
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { repoRoot } from '../apps.js'
+import { newService } from '../new-service.js'
 import { type K8sObject, ofKind, overlays, render } from './objects.js'
 import { validateSchemas } from './schema.js'
-import { addService, copyRepository, renderServiceK8s } from './service-template.js'
 
 // The point of deploy/k8s/components: a value every service shares is written once, and changing
 // it there changes it for every service, the API and a generated one alike. In a copy of the
-// repository, a service `orders` (with a database, as `pnpm new-service orders --with-db` makes it)
-// is rendered from the templates; then the grace period and the readiness period are changed in the
-// component only, and both overlays are rendered again.
+// repository, the copy's generator makes `shared-k8s-db` (`pnpm new-service shared-k8s-db --with-db`,
+// a name no app uses, so that it runs in a checkout with orders generated too); then the grace
+// period and the readiness period are changed in the component only, and both overlays are
+// rendered again. The API's kustomize directory being the templates rendered for it is the
+// generator's test (tooling/new-service/test/api-shape.test.ts).
 
 const component = 'deploy/k8s/components/node-service'
-const services = ['api', 'orders'] as const
+const services = ['api', 'shared-k8s-db'] as const
 
 function deployments(objects: readonly K8sObject[]): Map<string, K8sObject & IDeployment> {
   return new Map(ofKind<IDeployment>(objects, 'Deployment').map((d) => [d.metadata.name, d]))
@@ -44,8 +47,8 @@ describe('a shared value changed in the component reaches every service', () => 
   const after = new Map<string, K8sObject[]>()
 
   beforeAll(() => {
-    root = copyRepository()
-    addService(root, { name: 'orders', db: true })
+    root = copyRepository(repoRoot, { prefix: 'k8s-shared-' })
+    newService(root, 'shared-k8s-db', { withDb: true })
     for (const overlay of overlays) before.set(overlay, render(join(root, 'deploy/k8s/overlays', overlay)))
     editLine(
       root,
@@ -68,9 +71,7 @@ describe('a shared value changed in the component reaches every service', () => 
     for (const overlay of overlays) after.set(overlay, render(join(root, 'deploy/k8s/overlays', overlay)))
   })
 
-  afterAll(() => {
-    if (root) rmSync(root, { recursive: true, force: true })
-  })
+  afterAll(() => removeRepository(root))
 
   it.each(overlays)('%s: both services carry the shared values before the change', (overlay) => {
     const rendered = deployments(before.get(overlay) ?? [])
@@ -89,7 +90,7 @@ describe('a shared value changed in the component reaches every service', () => 
   it.each(overlays)('%s: the generated service renders valid objects of its own', (overlay) => {
     const objects = after.get(overlay) ?? []
     expect(() => validateSchemas(objects)).not.toThrow()
-    const own = objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/name'] === 'orders')
+    const own = objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/name'] === 'shared-k8s-db')
     expect(own.map((o) => o.kind).sort()).toEqual([
       'ConfigMap',
       'Deployment',
@@ -100,41 +101,33 @@ describe('a shared value changed in the component reaches every service', () => 
       'Service',
       'ServiceAccount',
     ])
-    const orders = deployments(objects).get('orders')
+    const orders = deployments(objects).get('shared-k8s-db')
     const pod = orders?.spec?.template.spec
     expect(pod?.initContainers?.find((c) => c.name === 'migrate')?.image).toBe(pod?.containers[0]?.image)
-    expect(pod?.containers[0]?.image).toMatch(/stack\/orders:/)
-    expect(pod?.volumes?.find((v) => v.name === 'secrets')?.secret?.secretName).toBe('orders-secrets')
+    expect(pod?.containers[0]?.image).toMatch(/stack\/shared-k8s-db:/)
+    expect(pod?.volumes?.find((v) => v.name === 'secrets')?.secret?.secretName).toBe('shared-k8s-db-secrets')
   })
 
   it('dev creates the generated service its own database, from its own Secret', () => {
     const objects = after.get('dev') ?? []
-    const pod = deployments(objects).get('orders')?.spec?.template.spec
+    const pod = deployments(objects).get('shared-k8s-db')?.spec?.template.spec
     expect(pod?.initContainers?.map((c) => c.name)).toEqual(['create-database', 'migrate'])
-    const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'orders-secrets') as
+    const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'shared-k8s-db-secrets') as
       | (K8sObject & { data?: Record<string, string> })
       | undefined
     const url = Buffer.from(secret?.data?.['database-url'] ?? '', 'base64').toString()
-    expect(url).toBe('postgres://stack:dev-only-password@postgres:5432/orders')
+    expect(url).toBe('postgres://stack:dev-only-password@postgres:5432/shared-k8s-db')
   })
 })
 
-describe('the service templates', () => {
-  it("rendered for api are the API's own kustomize directory, byte for byte", () => {
-    const rendered = renderServiceK8s({ name: 'api', db: true })
-    expect(rendered.size).toBeGreaterThan(0)
-    for (const [file, text] of rendered) {
-      expect(text, file).toBe(readFileSync(join(repoRoot, 'apps/api/k8s', file), 'utf8'))
-    }
-  })
-
-  it('without a database render no migrator, no Secret and no PostgreSQL egress, at the longest name', () => {
+describe('a service generated without a database', () => {
+  it('renders no migrator, no Secret and no PostgreSQL egress, at the longest name', () => {
     // 40 characters, the most `pnpm new-service` accepts, with dashes: every overlay line still renders.
     const name = 'a-service-without-a-database-forty-chars'
     expect(name).toHaveLength(40)
-    const root = copyRepository()
+    const root = copyRepository(repoRoot, { prefix: 'k8s-no-db-' })
     try {
-      addService(root, { name, db: false })
+      newService(root, name, { withDb: false })
       for (const overlay of overlays) {
         const objects = render(join(root, 'deploy/k8s/overlays', overlay))
         expect(() => validateSchemas(objects)).not.toThrow()
@@ -148,7 +141,7 @@ describe('the service templates', () => {
         expect(deployments(own).get(name)?.metadata.labels?.['stack/postgres-client']).toBeUndefined()
       }
     } finally {
-      rmSync(root, { recursive: true, force: true })
+      removeRepository(root)
     }
   })
 })

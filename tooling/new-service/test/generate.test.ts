@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { commitAll, copyRepository, removeRepository } from '@stack/testing/repository'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
-import { changes, cli, commitAll, copyRepository, ok, type Result, removeCopy, run } from './repo-copy.ts'
+import { changes, cli, mainRoot, ok, type Result, run } from './repo-copy.ts'
 
 // What a newcomer does, in a copy of this repository: generate a service with a database and one
 // without, install, build, lint, typecheck and test both (the one with a database against a real
@@ -29,7 +30,7 @@ function step(name: string, command: string, args: string[]): Result {
 
 beforeAll(() => {
   const started = performance.now()
-  root = copyRepository('new-service-e2e-')
+  root = copyRepository(mainRoot, { prefix: 'new-service-e2e-' })
   timings.copy = Math.round(performance.now() - started)
 })
 
@@ -39,7 +40,7 @@ afterAll(() => {
       .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`)
       .join(', ')}`,
   )
-  removeCopy(root)
+  removeRepository(root)
 })
 
 describe('pnpm new-service in a copy of the repository', () => {

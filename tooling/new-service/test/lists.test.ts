@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { commitAll, removeRepository } from '@stack/testing/repository'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { changes, commitAll, fixtureRepository, ok, removeCopy, run } from './repo-copy.ts'
+import { changes, fixtureRepository, ok, run } from './repo-copy.ts'
 
 // Generation in a fixture repository whose lists and deploy templates the test knows: the service's
 // directory rendered from the templates, one line in each marked list, nothing else touched.
@@ -17,7 +18,7 @@ const generate = (...args: string[]) =>
 beforeAll(() => {
   root = fixtureRepository('new-service-lists-')
 })
-afterAll(() => removeCopy(root))
+afterAll(() => removeRepository(root))
 
 describe('pnpm new-service in a fixture repository', () => {
   it('renders orders --with-db from the templates, with the next free local ports', () => {

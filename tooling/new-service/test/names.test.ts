@@ -1,8 +1,9 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { commitAll, removeRepository } from '@stack/testing/repository'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_NAME_LENGTH, nameProblem, serviceNames } from '../src/names.ts'
-import { changes, commitAll, fixtureRepository, ok, removeCopy, run } from './repo-copy.ts'
+import { changes, fixtureRepository, ok, run } from './repo-copy.ts'
 
 describe('nameProblem', () => {
   it.each(['orders', 'order-items', 'a', 'billing2', 'x'.repeat(MAX_NAME_LENGTH)])('accepts %s', (name) => {
@@ -52,7 +53,7 @@ describe('pnpm new-service refuses, exit 2, and changes nothing', () => {
     mkdirSync(join(root, 'apps/stale/node_modules'), { recursive: true })
     commitAll(root, 'orders')
   })
-  afterAll(() => removeCopy(root))
+  afterAll(() => removeRepository(root))
 
   it.each([
     [['Orders'], /^new-service: "Orders" is not a DNS-1123 label/],

@@ -1,8 +1,12 @@
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process'
-import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { commitAll } from '@stack/testing/repository'
+
+// The copy of the repository is @stack/testing's (copyRepository, commitAll, removeRepository), which
+// the deploy tests use too; these are what the generator's tests add: running a command in a copy.
 
 /** The checkout these tests run in. */
 export const mainRoot = fileURLToPath(new URL('../../../', import.meta.url))
@@ -62,52 +66,12 @@ export function ok(result: Result, what: string): Result {
   return result
 }
 
-/**
- * A copy of the working tree (what `git ls-files` lists, tracked or not ignored, as it is on disk now)
- * in a temporary directory, committed to a fresh git repository there so `git status` shows what a
- * command changed. No node_modules: a test that needs them installs from the pnpm store.
- */
-export function copyRepository(prefix = 'new-service-'): string {
-  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
-    cwd: mainRoot,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  })
-  if (listed.status !== 0) throw new Error(`git ls-files failed: ${listed.stderr}`)
-  const root = mkdtempSync(join(tmpdir(), prefix))
-  for (const file of listed.stdout.split('\0').filter(Boolean)) {
-    const from = join(mainRoot, file)
-    if (existsSync(from)) cpSync(from, join(root, file), { preserveTimestamps: true })
-  }
-  commitAll(root, 'copy')
-  return root
-}
-
-export function commitAll(root: string, message: string): void {
-  const git = (...args: string[]) =>
-    ok(
-      run('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.test', ...args], root),
-      `git ${args[0]}`,
-    )
-  if (!existsSync(join(root, '.git'))) {
-    git('init', '-q')
-    // A symlinked node_modules is not a directory, so .gitignore's `node_modules/` misses it.
-    appendFileSync(join(root, '.git/info/exclude'), 'node_modules\n')
-  }
-  git('add', '-A')
-  git('commit', '-q', '--allow-empty', '-m', message)
-}
-
 /** `git status --porcelain` of a copy: empty when nothing changed since the last commit. */
 export function changes(root: string, path = '.'): string {
   return ok(
     run('git', ['status', '--porcelain', '--untracked-files=all', '--', path], root),
     'git status',
   ).stdout.trim()
-}
-
-export function removeCopy(root: string | undefined): void {
-  if (root) rmSync(root, { recursive: true, force: true })
 }
 
 /** The generator's own files, copied into a fixture repository so that it renders that one's templates. */
