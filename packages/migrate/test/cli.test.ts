@@ -76,7 +76,7 @@ describe('stack-migrate CLI', () => {
       )
       const result = await runCli(['up'], { DATABASE_URL: own.url }, undefined, root)
       expect(result.code).toBe(0)
-      expect(await tables(own.url)).toEqual(['notes', 'widgets'])
+      expect(await tables(own.url)).toEqual(['items', 'widgets'])
 
       // Where no drizzle/ is, it says which folder it looked for.
       const empty = mkdtempSync(join(tmpdir(), 'no-migrations-'))

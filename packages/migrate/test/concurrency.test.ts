@@ -49,7 +49,7 @@ describe(`${RUNNERS} runners started at once`, () => {
     expectClean(results)
     expect(results.filter((r) => r.stdout.includes('"migration":"9002_labels"'))).toHaveLength(1)
     expect((await recorded(database.url)).every((r) => r.n === 1)).toBe(true)
-    expect(await tables(database.url)).toEqual(['labels', 'notes', 'topics'])
+    expect(await tables(database.url)).toEqual(['items', 'labels', 'topics'])
     console.info(
       `one pending: ${RUNNERS} runners, slowest ${Math.max(...results.map((r) => r.ms)).toFixed(0)} ms`,
     )

@@ -33,7 +33,7 @@ describe('runMigrations', () => {
   it('applies every migration on a fresh database, then a second run is a no-op', async () => {
     const first = await runMigrations(options())
     expect(first.applied.map((a) => a.tag)).toEqual(readMigrations(migrationsFolder).map((m) => m.tag))
-    expect(await tables(database.url)).toEqual(['notes'])
+    expect(await tables(database.url)).toEqual(['items'])
     expect((await state()).current).toBe(true)
 
     const second = await runMigrations(options())
@@ -51,7 +51,7 @@ describe('runMigrations', () => {
 
     const run = await runMigrations({ ...options(), migrationsFolder: folder })
     expect(run.applied.map((a) => a.tag)).toEqual(['9001_tags'])
-    expect(await tables(database.url)).toEqual(['notes', 'tags'])
+    expect(await tables(database.url)).toEqual(['items', 'tags'])
 
     // The older build (without 9001) still counts the schema as current: a newer one migrated it.
     expect(await state()).toMatchObject({ current: true, unknown: 1 })
