@@ -95,6 +95,16 @@ export const migrateVars = {
   MIGRATE_WAIT_TIMEOUT_MS: int({ default: 30_000, maximum: 3_600_000 }),
   /** How long `migrate up` waits for another runner's lock. */
   MIGRATE_LOCK_TIMEOUT_MS: int({ default: 60_000, minimum: 100, maximum: 3_600_000 }),
+  /**
+   * lock_timeout of every migration statement: a statement that waits longer for a table's lock gives
+   * up, so that the queries queued behind it (every new read of that table) are not stalled for
+   * longer than this. A few seconds: strong_migrations says 10 s, squawk 1 s, pgroll 500 ms.
+   */
+  MIGRATE_STATEMENT_LOCK_TIMEOUT_MS: int({ default: 3000, minimum: 10, maximum: 600_000 }),
+  /** statement_timeout of every migration statement: generous, a backfill or index build may be long. */
+  MIGRATE_STATEMENT_TIMEOUT_MS: int({ default: 3_600_000, minimum: 100, maximum: 86_400_000 }),
+  /** How many times a migration that hit its lock timeout is rolled back and retried before exit 1. */
+  MIGRATE_LOCK_RETRIES: int({ default: 5, minimum: 0, maximum: 100 }),
   /** Folder of drizzle-kit migrations; defaults to ./drizzle of the working directory (the service's package root). */
   MIGRATIONS_DIR: Type.Optional(str()),
 }

@@ -25,6 +25,14 @@ export const MigrationFailedError = failure(
   'MIGRATE_FAILED',
   'migration %s failed at statement %d of %d: %s; rolled back',
 )
+export const LockBlockedError = failure(
+  'MIGRATE_LOCK_BLOCKED',
+  'migration %s: statement %d of %d (%s) waited longer than %d ms for a lock (MIGRATE_STATEMENT_LOCK_TIMEOUT_MS), %d attempt(s); blocked by %s; %s',
+)
+export const NonTransactionalFailedError = failure(
+  'MIGRATE_NO_TRANSACTION_FAILED',
+  'migration %s (no-transaction) failed at statement %d of %d: %s; the statements before it stay applied, the migration is not recorded: fix it and rerun (a half-built concurrent index it names is dropped and rebuilt)',
+)
 export const CancelledError = failure('MIGRATE_CANCELLED', 'cancelled %s')
 export const FilesError = failure('MIGRATE_FILES', 'cannot read migrations in %s: %s')
 

@@ -10,7 +10,15 @@ export interface Migration {
   millis: number
   hash: string
   statements: string[]
+  /**
+   * False when the file's first line is `--! no-transaction` (graphile-migrate's spelling): its
+   * statements then run one by one outside a transaction, which CREATE INDEX CONCURRENTLY needs.
+   */
+  transaction: boolean
 }
+
+/** The marker, alone on a file's first line. */
+export const NO_TRANSACTION = /^--!\s*no-transaction\s*$/
 
 const cache = new Map<string, readonly Migration[]>()
 
@@ -35,6 +43,7 @@ export function readMigrations(folder: string): readonly Migration[] {
     millis: file.folderMillis,
     hash: file.hash,
     statements: file.sql.map((s) => s.trim()).filter((s) => s.length > 0),
+    transaction: !NO_TRANSACTION.test(file.sql[0]?.trimStart().split('\n', 1)[0] ?? ''),
   }))
   cache.set(folder, Object.freeze(migrations))
   return migrations

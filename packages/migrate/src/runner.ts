@@ -1,7 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
+import { applyMigration, cancelled } from './apply.js'
 import { connectWithRetry } from './connect.js'
-import { CancelledError, describe, LockTimeoutError, MigrationFailedError } from './errors.js'
-import { type Migration, readMigrations } from './files.js'
+import { LockTimeoutError } from './errors.js'
+import { readMigrations } from './files.js'
 import { MIGRATIONS_SCHEMA, MIGRATIONS_TABLE, schemaState } from './state.js'
 
 /**
@@ -20,6 +22,12 @@ export interface RunOptions {
   migrationsFolder: string
   waitTimeoutMs: number
   lockTimeoutMs: number
+  /** lock_timeout of every migration statement; default 3000. */
+  statementLockTimeoutMs?: number
+  /** statement_timeout of every migration statement; default one hour. */
+  statementTimeoutMs?: number
+  /** Retries of a migration whose statement hit its lock timeout; default 5. */
+  lockRetries?: number
   applicationName?: string
   /** Aborting cancels the running statement, rolls back, releases the lock and rejects. */
   signal?: AbortSignal
@@ -59,7 +67,7 @@ export async function runMigrations(options: RunOptions): Promise<RunSummary> {
   let locked = false
   try {
     const lockStarted = performance.now()
-    await lock(client, options.lockTimeoutMs)
+    await lock(client, options.lockTimeoutMs, signal)
     locked = true
     const lockWaitMs = Math.round(performance.now() - lockStarted)
 
@@ -80,7 +88,14 @@ export async function runMigrations(options: RunOptions): Promise<RunSummary> {
     const applied: RunSummary['applied'] = []
     for (const migration of pending) {
       if (signal?.aborted) throw cancelled()
-      const durationMs = await apply(client, migration, signal)
+      const durationMs = await applyMigration(client, migration, {
+        url: options.url,
+        statementLockTimeoutMs: options.statementLockTimeoutMs ?? 3000,
+        statementTimeoutMs: options.statementTimeoutMs ?? 3_600_000,
+        lockRetries: options.lockRetries ?? 5,
+        signal,
+        onRetry: (info) => log.warn(info, 'a statement waited too long for a lock; rolled back, retrying'),
+      })
       applied.push({ tag: migration.tag, durationMs })
       log.info({ migration: migration.tag, durationMs }, 'migration applied')
     }
@@ -98,54 +113,26 @@ export async function runMigrations(options: RunOptions): Promise<RunSummary> {
   }
 }
 
-async function lock(client: pg.Client, timeoutMs: number): Promise<void> {
-  // lock_timeout bounds the wait for any lock, advisory locks included; it is reset at once, so
-  // that migrations themselves are not cut short by it.
-  await client.query(`set lock_timeout = ${Math.trunc(timeoutMs)}`)
-  try {
-    await client.query('select pg_advisory_lock($1)', [LOCK_KEY])
-  } catch (err) {
-    if ((err as { code?: string }).code === '55P03') {
-      throw new LockTimeoutError(timeoutMs, { cause: err })
-    }
-    throw mapCancel(err)
-  } finally {
-    await client.query('set lock_timeout = 0').catch(() => {})
+/**
+ * Polls pg_try_advisory_lock instead of waiting in pg_advisory_lock: a session waiting inside a
+ * statement holds a snapshot, and CREATE INDEX CONCURRENTLY (run by the lock's holder) waits for
+ * every older snapshot to go, while the waiter waits for the holder: a deadlock (flyway#1654).
+ * Between polls this session runs nothing, so it holds no snapshot.
+ */
+async function lock(client: pg.Client, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+    if (signal?.aborted) throw cancelled()
+    const { rows } = await client
+      .query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [LOCK_KEY])
+      .catch((err: unknown) => {
+        throw mapCancel(err)
+      })
+    if (rows[0]?.locked) return
+    const left = deadline - Date.now()
+    if (left <= 0) throw new LockTimeoutError(timeoutMs)
+    await sleep(Math.min(delay, left), undefined, { signal }).catch(() => {})
   }
-}
-
-async function apply(client: pg.Client, migration: Migration, signal?: AbortSignal): Promise<number> {
-  const started = performance.now()
-  await client.query('begin')
-  try {
-    for (const [i, statement] of migration.statements.entries()) {
-      if (signal?.aborted) throw cancelled()
-      try {
-        await client.query(statement)
-      } catch (err) {
-        throw mapCancel(
-          err,
-          () =>
-            new MigrationFailedError(migration.tag, i + 1, migration.statements.length, describe(err), {
-              cause: err,
-            }),
-        )
-      }
-    }
-    await client.query(
-      `insert into ${MIGRATIONS_SCHEMA}.${MIGRATIONS_TABLE} (hash, created_at) values ($1, $2)`,
-      [migration.hash, migration.millis],
-    )
-    await client.query('commit')
-  } catch (err) {
-    await client.query('rollback').catch(() => {})
-    throw err
-  }
-  return Math.round(performance.now() - started)
-}
-
-function cancelled(): Error {
-  return new CancelledError('by signal; the running migration was rolled back')
 }
 
 function mapCancel(err: unknown, otherwise: () => Error = () => err as Error): Error {
