@@ -1,6 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '@stack/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CliResult, migrationsWith, recorded, runCli, tables } from './helpers.js'
+import { type CliResult, migrationsWith, query, recorded, runCli, tables } from './helpers.js'
 
 const RUNNERS = 8
 let database: TestDatabase
@@ -53,5 +53,36 @@ describe(`${RUNNERS} runners started at once`, () => {
     console.info(
       `one pending: ${RUNNERS} runners, slowest ${Math.max(...results.map((r) => r.ms)).toFixed(0)} ms`,
     )
+  })
+})
+
+describe(`${RUNNERS} runners started at once, a CREATE INDEX CONCURRENTLY pending`, () => {
+  it('all exit 0, no deadlock, the index is VALID and recorded once', async () => {
+    const own = await createTestDatabase()
+    try {
+      // The sleep keeps the applier inside the migration while the others wait for the lock: the
+      // build then has to wait for every snapshot the waiters hold, which a blocking
+      // pg_advisory_lock would hold for as long as it waits.
+      const folder = migrationsWith([
+        {
+          tag: '9600_items_name_id',
+          sql: '--! no-transaction\nselect pg_sleep(2);\n--> statement-breakpoint\nCREATE INDEX CONCURRENTLY IF NOT EXISTS "items_name_id_idx" ON "items" ("name", "id");',
+        },
+      ])
+      const results = await runAtOnce({ DATABASE_URL: own.url, MIGRATIONS_DIR: folder })
+      expectClean(results)
+      const valid = await query<{ valid: boolean }>(
+        own.url,
+        `select indisvalid as valid from pg_index where indexrelid = to_regclass('items_name_id_idx')`,
+      )
+      expect(valid).toEqual([{ valid: true }])
+      expect((await recorded(own.url)).every((r) => r.n === 1)).toBe(true)
+      expect(results.filter((r) => r.stdout.includes('"migration":"9600_items_name_id"'))).toHaveLength(1)
+      console.info(
+        `concurrent index: ${RUNNERS} runners, slowest ${Math.max(...results.map((r) => r.ms)).toFixed(0)} ms`,
+      )
+    } finally {
+      await own.drop()
+    }
   })
 })

@@ -1,0 +1,109 @@
+import { createTestDatabase, type TestDatabase } from '@stack/testing'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { migrationsWith, query, recorded, runCli } from './helpers.js'
+
+let database: TestDatabase
+beforeAll(async () => {
+  database = await createTestDatabase()
+  const base = await runCli(['up'], { DATABASE_URL: database.url })
+  expect(base.code).toBe(0)
+})
+afterAll(() => database?.drop())
+
+const columns = async (url: string) =>
+  (
+    await query<{ c: string }>(
+      url,
+      `select column_name as c from information_schema.columns where table_name = 'items' order by 1`,
+    )
+  ).map((r) => r.c)
+
+/** Reads and writes of `items` in a loop on their own connections, each timed, until stopped. */
+function traffic(url: string) {
+  const samples: number[] = []
+  let stopped = false
+  const loop = async (op: (c: pg.Client, n: number) => Promise<unknown>) => {
+    const client = new pg.Client({ connectionString: url, application_name: 'traffic' })
+    await client.connect()
+    try {
+      for (let n = 0; !stopped; n++) {
+        const started = performance.now()
+        await op(client, n)
+        samples.push(performance.now() - started)
+      }
+    } finally {
+      await client.end()
+    }
+  }
+  const loops = [
+    loop((c) => c.query('select count(*) from items')),
+    loop((c, n) => c.query('insert into items (name) values ($1)', [`t-${process.pid}-${n}`])),
+  ]
+  return {
+    async stop() {
+      stopped = true
+      await Promise.all(loops)
+      const sorted = [...samples].sort((a, b) => a - b)
+      const p99 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)] ?? 0
+      return { count: sorted.length, p99, max: sorted.at(-1) ?? 0 }
+    },
+  }
+}
+
+describe('a migration that needs a lock another session holds', () => {
+  it('gives up after its retries with exit 1 naming the blocker, while reads and writes keep answering', async () => {
+    const folder = migrationsWith([
+      { tag: '9400_items_note', sql: 'alter table items add column note text;' },
+    ])
+    const blocker = new pg.Client({ connectionString: database.url, application_name: 'slow-report' })
+    await blocker.connect()
+    const blockerPid = (await blocker.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid
+    // An open transaction that has read the table: it holds ACCESS SHARE until it ends.
+    await blocker.query('begin')
+    await blocker.query('select count(*) from items')
+    const blockedFrom = performance.now()
+    const load = traffic(database.url)
+    let result: Awaited<ReturnType<typeof runCli>>
+    try {
+      result = await runCli(
+        ['up'],
+        {
+          DATABASE_URL: database.url,
+          MIGRATIONS_DIR: folder,
+          MIGRATE_STATEMENT_LOCK_TIMEOUT_MS: '500',
+          MIGRATE_LOCK_RETRIES: '2',
+        },
+        // A runner that waits for ever would fail the test, not hang it.
+        (child) => setTimeout(() => child.kill('SIGKILL'), 60_000).unref(),
+      )
+    } finally {
+      await blocker.query('rollback')
+    }
+    const blockerMs = performance.now() - blockedFrom
+    const { count, p99, max } = await load.stop()
+    await blocker.end()
+    console.info(
+      `lock timeout 500 ms x 3 attempts: runner exit ${result.code} after ${result.ms.toFixed(0)} ms; ` +
+        `blocker held ${blockerMs.toFixed(0)} ms; ${count} reads/writes of items meanwhile, p99 ${p99.toFixed(0)} ms, max ${max.toFixed(0)} ms`,
+    )
+
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^stack-migrate: migration 9400_items_note: statement 1 of 1 \\(alter table items add column note text;\\) waited longer than 500 ms for a lock .*3 attempt\\(s\\); blocked by pid ${blockerPid} \\(application_name "slow-report", idle in transaction, for \\d+ ms, query "select count\\(\\*\\) from items"\\); rolled back\\n$`,
+      ),
+    )
+    expect(result.lines.filter((l) => l.msg?.includes('retrying'))).toHaveLength(2)
+    expect(await columns(database.url)).not.toContain('note')
+    // Each op waits at most one lock timeout behind the migration's ALTER, never the blocker's time.
+    expect(p99).toBeLessThan(blockerMs / 2)
+    expect(max).toBeLessThan(blockerMs / 2)
+
+    // Once the blocker is gone, the same migration applies.
+    const again = await runCli(['up'], { DATABASE_URL: database.url, MIGRATIONS_DIR: folder })
+    expect(again.code).toBe(0)
+    expect(await columns(database.url)).toContain('note')
+    expect((await recorded(database.url)).every((r) => r.n === 1)).toBe(true)
+  })
+})
