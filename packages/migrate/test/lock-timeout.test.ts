@@ -111,22 +111,29 @@ describe('a migration that needs a lock another session holds', () => {
 
 describe('a migration statement that runs too long', () => {
   it('is stopped by MIGRATE_STATEMENT_TIMEOUT_MS: exit 1 naming it, rolled back', async () => {
-    const folder = migrationsWith([
-      {
-        tag: '9410_runaway',
-        sql: 'create table runaway (id int);\n--> statement-breakpoint\nselect pg_sleep(60);',
-      },
-    ])
-    const result = await runCli(
-      ['up'],
-      { DATABASE_URL: database.url, MIGRATIONS_DIR: folder, MIGRATE_STATEMENT_TIMEOUT_MS: '500' },
-      (child) => setTimeout(() => child.kill('SIGKILL'), 45_000).unref(),
-    )
-    expect(result.code).toBe(1)
-    expect(result.stderr).toMatch(
-      /^stack-migrate: migration 9410_runaway failed at statement 2 of 2: canceling statement due to statement timeout \(57014\); rolled back\n$/,
-    )
-    expect(result.ms).toBeLessThan(30_000)
-    expect(await query(database.url, `select 1 from pg_tables where tablename = 'runaway'`)).toEqual([])
+    // A database of its own: migrationsWith numbers this migration like the one above, which
+    // would make it look applied there already.
+    const own = await createTestDatabase()
+    try {
+      const folder = migrationsWith([
+        {
+          tag: '9410_runaway',
+          sql: 'create table runaway (id int);\n--> statement-breakpoint\nselect pg_sleep(60);',
+        },
+      ])
+      const result = await runCli(
+        ['up'],
+        { DATABASE_URL: own.url, MIGRATIONS_DIR: folder, MIGRATE_STATEMENT_TIMEOUT_MS: '500' },
+        (child) => setTimeout(() => child.kill('SIGKILL'), 45_000).unref(),
+      )
+      expect(result.code).toBe(1)
+      expect(result.stderr).toMatch(
+        /^stack-migrate: migration 9410_runaway failed at statement 2 of 2: canceling statement due to statement timeout \(57014\); rolled back\n$/,
+      )
+      expect(result.ms).toBeLessThan(30_000)
+      expect(await query(own.url, `select 1 from pg_tables where tablename = 'runaway'`)).toEqual([])
+    } finally {
+      await own.drop()
+    }
   })
 })
