@@ -13,6 +13,7 @@ const USAGE =
 // A process entry point, allowed to exit (the other is @stack/service's runService).
 const log = pino({ base: { service: 'migrate' } })
 const [command = 'up', ...extra] = process.argv.slice(2)
+if (command === 'lint') process.exit(await (await import('./lint.js')).lintCommand(extra, console))
 
 if (command === '--help' || command === '-h') {
   console.info(USAGE)

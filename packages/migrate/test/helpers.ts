@@ -62,10 +62,10 @@ async function run(
   return { code, signal, stdout: cli.output(), stderr: cli.stderr(), lines: cli.lines(), ms }
 }
 
-/** A copy of the real migrations with `extra` appended, as drizzle-kit would have written them. */
-export function migrationsWith(extra: { tag: string; sql: string }[]): string {
+/** A copy of the real migrations (of `base`) with `extra` appended, as drizzle-kit would have written them. */
+export function migrationsWith(extra: { tag: string; sql: string }[], base = migrationsFolder): string {
   const dir = mkdtempSync(join(tmpdir(), 'migrations-'))
-  cpSync(migrationsFolder, dir, { recursive: true })
+  cpSync(base, dir, { recursive: true })
   const journalPath = join(dir, 'meta', '_journal.json')
   const journal = JSON.parse(readFileSync(journalPath, 'utf8'))
   let when = journal.entries.at(-1).when

@@ -118,9 +118,12 @@ describe('pnpm new-service in a copy of the repository', () => {
     expect(passed.every((n) => n > 0)).toBe(true)
   })
 
-  it("demo's committed migration is what drizzle-kit makes of its schema", { timeout: budget(1) }, () => {
-    step('drizzle-kit', 'pnpm', ['--filter', '@stack/demo', 'generate'])
+  it("demo's committed migration is what drizzle-kit makes of its schema, and generate lints it", {
+    timeout: budget(1),
+  }, () => {
+    const result = step('drizzle-kit', 'pnpm', ['--filter', '@stack/demo', 'generate'])
     expect(changes(root, 'apps/demo')).toBe('')
+    expect(result.stdout).toContain('stack-migrate: lint passed: 1 migration(s)')
   })
 
   it('renders every overlay and compose with both services and passes the Kubernetes and compose checks', {

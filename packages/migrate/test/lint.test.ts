@@ -1,0 +1,91 @@
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { API_ROOT, runCli, runPnpmMigrate, migrationsWith as withMigrations } from './helpers.js'
+
+// Real squawk on real files, through the built bin: `stack-migrate lint` needs no database.
+const lint = (folder: string) => runCli(['lint'], { MIGRATIONS_DIR: folder })
+// The API's committed migrations (notes exists) with one more, as drizzle-kit would write it.
+const migrationsWith = (extra: { tag: string; sql: string }[]) =>
+  withMigrations(extra, join(API_ROOT, 'drizzle'))
+const NO_TX = '--! no-transaction\n'
+
+describe('stack-migrate lint', () => {
+  it("passes on the API's committed migrations (./drizzle of its package root, as `up` finds them)", async () => {
+    const result = await runCli(['lint'], {}, undefined, API_ROOT)
+    expect(result.stderr).toBe('')
+    expect(result.stdout).toContain('lint passed: 1 migration(s)')
+    expect(result.code).toBe(0)
+  })
+
+  it('`pnpm --dir apps/api migrate lint` at the root exits with the linter’s code', async () => {
+    const result = await runPnpmMigrate(['lint'], {})
+    expect(result.stdout).toContain('lint passed')
+    expect(result.code).toBe(0)
+  })
+
+  it('fails with squawk’s message on a plain CREATE INDEX on an existing table', async () => {
+    const folder = migrationsWith([
+      {
+        tag: '0001_notes_title_idx',
+        sql: 'CREATE INDEX "notes_title_idx" ON "notes" USING btree ("title");',
+      },
+    ])
+    const result = await lint(folder)
+    expect(result.stdout).toContain('require-concurrent-index-creation')
+    expect(result.stdout).toContain('0001_notes_title_idx.sql')
+    expect(result.stdout).toContain('lint FAILED: 2 migration(s)')
+    expect(result.code).toBe(1)
+  })
+
+  it('fails on a NOT NULL column without a default added to an existing table', async () => {
+    const folder = migrationsWith([
+      { tag: '0001_notes_owner', sql: 'ALTER TABLE "notes" ADD COLUMN "owner" text NOT NULL;' },
+    ])
+    const result = await lint(folder)
+    expect(result.stdout).toContain('adding-required-field')
+    expect(result.code).toBe(1)
+  })
+
+  it('passes on CREATE INDEX CONCURRENTLY in a --! no-transaction file, and fails on it without the marker', async () => {
+    const sql =
+      'CREATE INDEX CONCURRENTLY IF NOT EXISTS "notes_title_idx" ON "notes" USING btree ("title");\n' +
+      '--> statement-breakpoint\n' +
+      'DROP INDEX CONCURRENTLY IF EXISTS "notes_created_at_id_idx";'
+    const outside = await lint(migrationsWith([{ tag: '0001_notes_title_idx', sql: NO_TX + sql }]))
+    expect(outside.stdout).toContain('lint passed: 2 migration(s)')
+    expect(outside.code).toBe(0)
+
+    // The runner would run this one inside a transaction, where PostgreSQL refuses CONCURRENTLY.
+    const inside = await lint(migrationsWith([{ tag: '0001_notes_title_idx', sql }]))
+    expect(inside.stdout).toContain('ban-concurrent-index-creation-in-transaction')
+    expect(inside.code).toBe(1)
+  })
+
+  it('a --! no-transaction file is linted as run outside a transaction: a statement that cannot be rerun is flagged', async () => {
+    // Statement by statement, a failure half-way leaves the first applied: the rerun must not trip on it.
+    const sql = `${NO_TX}CREATE INDEX CONCURRENTLY "notes_title_idx" ON "notes" USING btree ("title");`
+    const result = await lint(migrationsWith([{ tag: '0001_notes_title_idx', sql }]))
+    expect(result.stdout).toContain('prefer-robust-stmts')
+    expect(result.code).toBe(1)
+  })
+
+  it('a deliberate exception is written in the migration, with its reason, as squawk’s ignore comment', async () => {
+    const sql =
+      '-- notes holds a few rows here: a plain build takes milliseconds, inside the transaction.\n' +
+      '-- squawk-ignore require-concurrent-index-creation\n' +
+      'CREATE INDEX "notes_title_idx" ON "notes" USING btree ("title");'
+    const result = await lint(migrationsWith([{ tag: '0001_notes_title_idx', sql }]))
+    expect(result.stdout).toContain('lint passed')
+    expect(result.code).toBe(0)
+  })
+
+  it('exit 2 on an argument it does not take, exit 1 naming a folder without migrations', async () => {
+    const usage = await runCli(['lint', 'extra'], {})
+    expect(usage.stderr).toContain('lint takes no arguments')
+    expect(usage.code).toBe(2)
+
+    const missing = await lint('/nonexistent/drizzle')
+    expect(missing.stderr).toContain('cannot lint /nonexistent/drizzle')
+    expect(missing.code).toBe(1)
+  })
+})
