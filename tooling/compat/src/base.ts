@@ -11,19 +11,16 @@ export function servicesWithMigrations(root: string): string[] {
 /**
  * The revision still serving while the newest migration is applied: the parent of the commit that
  * added the newest migration file of any service (one base for the whole repository, since one
- * release ships every service). A migration not committed yet is newer than every commit: the base is
- * HEAD then.
+ * release ships every service). A migration not committed yet (or changed since) is newer than every
+ * commit: the base is HEAD then.
  */
 export function defaultBase(root: string): string {
-  let newest: { commit: string; time: number } | undefined
-  for (const file of globSync('apps/*/drizzle/*.sql', { cwd: root })) {
-    const added = git(root, 'log', '-1', '--diff-filter=A', '--format=%H %ct', '--', file)
-    if (!added) return git(root, 'rev-parse', 'HEAD')
-    const [commit = '', time = '0'] = added.split(' ')
-    if (!newest || Number(time) > newest.time) newest = { commit, time: Number(time) }
-  }
-  if (!newest) throw new Error('no service has a migration (apps/*/drizzle/*.sql)')
-  return git(root, 'rev-parse', `${newest.commit}^`)
+  const migrations = ':(glob)apps/*/drizzle/*.sql'
+  if (git(root, 'status', '--porcelain', '--', migrations)) return git(root, 'rev-parse', 'HEAD')
+  // Newest first in history order, not by timestamp: commits a second apart tie on time.
+  const added = git(root, 'log', '-1', '--diff-filter=A', '--format=%H', '--', migrations)
+  if (!added) throw new Error('no service has a committed migration (apps/*/drizzle/*.sql)')
+  return `${added}^`
 }
 
 /**
