@@ -39,7 +39,9 @@ let base: string
 try {
   base = git(root, 'rev-parse', '--verify', `${options.base ?? defaultBase(root)}^{commit}`)
 } catch (error) {
-  fail(`cannot resolve the base revision ${options.base ?? "(default)"}: ${(error as Error).message.split("\n")[0]}`)
+  fail(
+    `cannot resolve the base revision ${options.base ?? '(default)'}: ${(error as Error).message.split('\n')[0]}`,
+  )
 }
 console.info(
   `check:compat: base ${base.slice(0, 12)} (${options.base ? '--base' : 'before the newest migration'})`,
