@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { runMigrations } from '@stack/migrate'
-import { createTestDatabase, type PostgresServer, startPostgres } from '@stack/testing'
+import { createTestDatabase, type PostgresServer, startPostgres, testMigrationsFolder } from '@stack/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migrationsFolder } from '../src/db/migrations.js'
 import { testApp } from './helpers.js'
@@ -14,7 +14,12 @@ beforeAll(async () => {
   server = await startPostgres({ external: true })
   const database = await createTestDatabase(server.url)
   url = database.url
-  await runMigrations({ url, migrationsFolder, waitTimeoutMs: 10_000, lockTimeoutMs: 10_000 })
+  await runMigrations({
+    url,
+    migrationsFolder: testMigrationsFolder(migrationsFolder),
+    waitTimeoutMs: 10_000,
+    lockTimeoutMs: 10_000,
+  })
 })
 afterAll(async () => {
   await app?.close()

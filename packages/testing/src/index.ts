@@ -1,7 +1,7 @@
 export { createTestDatabase, type TestDatabase } from './database.js'
 export { freePort } from './free-port.js'
 export { type RequestOptions, type Response, request } from './http.js'
-export { type MigrationRunner, migratedDatabase } from './migrated-database.js'
+export { type MigrationRunner, migratedDatabase, testMigrationsFolder } from './migrated-database.js'
 export { type OtlpPost, type OtlpReceiver, otlpReceiver } from './otlp-receiver.js'
 export { type Backend, type PostgresServer, startPostgres } from './postgres-server.js'
 export { type ProcessStats, processStats, type RssSampler, sampleRss } from './process-stats.js'

@@ -1,4 +1,6 @@
+import { loadConfig } from '@stack/config'
 import { createTestDatabase, type TestDatabase } from './database.js'
+import { testVars } from './vars.js'
 
 /** @stack/migrate's runMigrations, or anything that takes the same options. */
 export type MigrationRunner = (options: {
@@ -7,6 +9,14 @@ export type MigrationRunner = (options: {
   waitTimeoutMs: number
   lockTimeoutMs: number
 }) => Promise<unknown>
+
+/**
+ * The folder a test migrates with: the service's own, unless TEST_MIGRATIONS_DIR names another
+ * revision's (pnpm check:compat), so that the service's tests run on the schema that revision makes.
+ */
+export function testMigrationsFolder(ownFolder: string): string {
+  return loadConfig(testVars).TEST_MIGRATIONS_DIR ?? ownFolder
+}
 
 /**
  * A database of the caller's own, migrated by the real runner with a service's migrations. The
@@ -21,7 +31,12 @@ export async function migratedDatabase(
   const database = await createTestDatabase(options.adminUrl)
   try {
     // Bounds for a hang on a loaded machine, not speed limits.
-    await runMigrations({ url: database.url, migrationsFolder, waitTimeoutMs: 30_000, lockTimeoutMs: 30_000 })
+    await runMigrations({
+      url: database.url,
+      migrationsFolder: testMigrationsFolder(migrationsFolder),
+      waitTimeoutMs: 30_000,
+      lockTimeoutMs: 30_000,
+    })
   } catch (error) {
     await database.drop()
     throw error

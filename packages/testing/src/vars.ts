@@ -7,6 +7,11 @@ export const testVars = {
   /** Which PostgreSQL the test harness uses; `auto` picks url, then container, then embedded. */
   TEST_PG_BACKEND: oneOf(['auto', 'url', 'container', 'embedded'], { default: 'auto' }),
   TEST_PG_IMAGE: str({ default: 'postgres:18' }),
+  /**
+   * Migrate test databases with this folder instead of the service's own: `pnpm check:compat` runs an
+   * older revision's tests on the schema of a newer one's migrations (see tooling/compat).
+   */
+  TEST_MIGRATIONS_DIR: Type.Optional(str()),
 }
 
 /**

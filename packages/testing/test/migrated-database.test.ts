@@ -1,6 +1,12 @@
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type MigrationRunner, migratedDatabase, type PostgresServer, startPostgres } from '../src/index.js'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type MigrationRunner,
+  migratedDatabase,
+  type PostgresServer,
+  startPostgres,
+  testMigrationsFolder,
+} from '../src/index.js'
 
 let server: PostgresServer
 beforeAll(async () => {
@@ -47,5 +53,23 @@ describe('migratedDatabase', () => {
     )
     const name = new URL(url).pathname.slice(1)
     expect(await query(server.url, `select datname from pg_database where datname = '${name}'`)).toEqual([])
+  })
+})
+
+describe('TEST_MIGRATIONS_DIR (pnpm check:compat)', () => {
+  afterEach(() => {
+    delete process.env.TEST_MIGRATIONS_DIR
+  })
+
+  it("migrates with the folder it names instead of the service's own", async () => {
+    process.env.TEST_MIGRATIONS_DIR = '/a/newer/revision/drizzle'
+    const folders: string[] = []
+    const runner: MigrationRunner = async (options) => {
+      folders.push(options.migrationsFolder)
+    }
+    const database = await migratedDatabase('/the/service/drizzle', runner, { adminUrl: server.url })
+    await database.drop()
+    expect(folders).toEqual(['/a/newer/revision/drizzle'])
+    expect(testMigrationsFolder('/the/service/drizzle')).toBe('/a/newer/revision/drizzle')
   })
 })
