@@ -5,9 +5,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, loadConfig, migrateVars } from '@stack/config'
 import { EXIT } from './errors.js'
-
-/** The runner's marker, on a file's first line, for a migration it runs outside a transaction. */
-export const NO_TRANSACTION = '--! no-transaction'
+import { NO_TRANSACTION } from './files.js'
 
 const CONFIG = fileURLToPath(new URL('../squawk.toml', import.meta.url))
 
@@ -30,7 +28,10 @@ export async function lintMigrations(folder: string): Promise<LintResult> {
     entries: { tag: string }[]
   }
   const files = journal.entries.map((e) => join(folder, `${e.tag}.sql`))
-  const outside = files.filter((f) => readFileSync(f, 'utf8').split('\n', 1)[0]?.trim() === NO_TRANSACTION)
+  // The runner's own test of the marker (files.ts), so the two never disagree on a file.
+  const outside = files.filter((f) =>
+    NO_TRANSACTION.test(readFileSync(f, 'utf8').trimStart().split('\n', 1)[0] ?? ''),
+  )
   const inside = files.filter((f) => !outside.includes(f))
   const runs = await Promise.all([
     inside.length > 0 ? squawk(['--assume-in-transaction', ...inside]) : undefined,
