@@ -73,7 +73,7 @@ export async function applyMigration(
       const delayMs = Math.round(Math.min(500 * 2 ** (attempt - 1), 10_000) * (0.75 + Math.random() / 2))
       options.onRetry?.({ migration: migration.tag, attempt, delayMs, blockedBy: err.blockedBy })
       await sleep(delayMs, undefined, { signal: options.signal }).catch(() => {})
-      if (options.signal?.aborted) throw cancelled()
+      if (options.signal?.aborted) throw migration.transaction ? cancelled() : stoppedAt(migration, err.index)
     }
   }
 }
@@ -118,6 +118,7 @@ async function oneByOne(client: pg.Client, migration: Migration, options: ApplyO
           new NonTransactionalFailedError(migration.tag, i + 1, migration.statements.length, reason, {
             cause,
           }),
+        () => stoppedAt(migration, i),
       )
     }
     // Recorded only once every statement succeeded.
@@ -134,8 +135,9 @@ async function run(
   statement: string,
   options: ApplyOptions,
   failed: (reason: string, cause: unknown) => Error,
+  cancel: () => Error = cancelled,
 ): Promise<void> {
-  if (options.signal?.aborted) throw cancelled()
+  if (options.signal?.aborted) throw cancel()
   const pid = (client as unknown as { processID: number }).processID
   const watch = watchBlockers(options.url, pid, Math.max(50, Math.trunc(options.statementLockTimeoutMs / 3)))
   try {
@@ -145,7 +147,7 @@ async function run(
     const code = (err as { code?: string }).code
     if (code === LOCK_NOT_AVAILABLE) throw new LockWait(i, describeBlockers(blockers), err)
     // 57014 is both our cancel after a signal and statement_timeout.
-    if (code === '57014' && options.signal?.aborted) throw cancelled()
+    if (code === '57014' && options.signal?.aborted) throw cancel()
     throw failed(describe(err), err)
   } finally {
     await watch.stop()
@@ -186,6 +188,14 @@ async function record(client: pg.Client, migration: Migration): Promise<void> {
   )
 }
 
-export function cancelled(): Error {
-  return new CancelledError('by signal; the running migration was rolled back')
+export function cancelled(outcome = 'the running migration was rolled back'): Error {
+  return new CancelledError(`by signal; ${outcome}`)
+}
+
+/** What a cancel leaves of a no-transaction migration stopped before statement `index` (0-based) ended. */
+function stoppedAt(migration: Migration, index: number): Error {
+  return cancelled(
+    `migration ${migration.tag} (no-transaction) stopped at statement ${index + 1} of ${migration.statements.length}: ` +
+      `the ${index === 0 ? 'migration changed nothing' : `${index} statement(s) before it stay applied`}, it is not recorded; rerun to continue`,
+  )
 }

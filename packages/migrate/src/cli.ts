@@ -8,12 +8,24 @@ import { runMigrations } from './runner.js'
 import { schemaState } from './state.js'
 
 const USAGE =
-  'usage: stack-migrate [up|status]   (up: apply pending migrations; status: exit 1 if any are pending)'
+  'usage: stack-migrate [up|status|lint]   (up: apply pending migrations; status: exit 1 if any are pending; ' +
+  'lint: squawk on them, no database)\n       stack-migrate --workspace lint   (at the repository root: every apps/<name>/drizzle)'
 
 // A process entry point, allowed to exit (the other is @stack/service's runService).
 const log = pino({ base: { service: 'migrate' } })
 const [command = 'up', ...extra] = process.argv.slice(2)
 if (command === 'lint') process.exit(await (await import('./lint.js')).lintCommand(extra, console))
+// The repository root's `pnpm migrate …`: there is no one database, so only lint, for every service.
+if (command === '--workspace') {
+  if (extra.length !== 1 || extra[0] !== 'lint') {
+    console.error(
+      `stack-migrate: at the repository root only "lint" runs (every service's migrations), got "${extra.join(' ')}"; ` +
+        "to apply or check a service's migrations, run it in its package: pnpm --dir apps/<name> migrate up|status",
+    )
+    process.exit(EXIT.USAGE)
+  }
+  process.exit(await (await import('./lint.js')).lintWorkspace(process.cwd(), console))
+}
 
 if (command === '--help' || command === '-h') {
   console.info(USAGE)

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -97,4 +97,39 @@ export async function lintCommand(extra: string[], out: Pick<Console, 'info' | '
     `stack-migrate: lint ${result.code === EXIT.OK ? 'passed' : 'FAILED'}: ${result.files} migration(s) in ${folder}`,
   )
   return result.code
+}
+
+/**
+ * `stack-migrate --workspace lint` (the root's `pnpm migrate lint`): every service's migrations,
+ * `apps/<name>/drizzle` under `root`, each linted as `lint` would in that service's package. Exit 1
+ * when any is flagged, naming each; 2 when there is no service with migrations to lint.
+ */
+export async function lintWorkspace(root: string, out: Pick<Console, 'info' | 'error'>): Promise<number> {
+  const apps = join(root, 'apps')
+  const folders = existsSync(apps)
+    ? readdirSync(apps)
+        .sort()
+        .map((name) => join(apps, name, 'drizzle'))
+        .filter((folder) => existsSync(join(folder, 'meta', '_journal.json')))
+    : []
+  if (folders.length === 0) {
+    out.error(`stack-migrate: no apps/<name>/drizzle/meta/_journal.json under ${root}: nothing to lint`)
+    return EXIT.USAGE
+  }
+  const flagged: string[] = []
+  for (const folder of folders) {
+    const result = await lintMigrations(folder)
+    if (result.output.trim().length > 0) out.info(result.output.trimEnd())
+    const ok = result.code === EXIT.OK
+    if (!ok) flagged.push(folder)
+    out.info(`stack-migrate: lint ${ok ? 'passed' : 'FAILED'}: ${result.files} migration(s) in ${folder}`)
+  }
+  if (flagged.length > 0) {
+    out.error(
+      `stack-migrate: lint FAILED in ${flagged.length} of ${folders.length} service(s): ${flagged.join(', ')}`,
+    )
+    return EXIT.FAILURE
+  }
+  out.info(`stack-migrate: lint passed for ${folders.length} service(s)`)
+  return EXIT.OK
 }

@@ -48,6 +48,11 @@ export function runPnpmMigrate(args: string[], env: Record<string, string>): Pro
   )
 }
 
+/** `pnpm <args>` at the repository root, as the README tells people to type it. */
+export function runPnpmAtRoot(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return run(['pnpm', ...args], { HOME: process.env.HOME ?? '', ...env }, undefined, REPO_ROOT)
+}
+
 async function run(
   command: string[],
   env: Record<string, string>,

@@ -1,6 +1,14 @@
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { API_ROOT, runCli, runPnpmMigrate, migrationsWith as withMigrations } from './helpers.js'
+import {
+  API_ROOT,
+  runCli,
+  runPnpmAtRoot,
+  runPnpmMigrate,
+  migrationsWith as withMigrations,
+} from './helpers.js'
 
 // Real squawk on real files, through the built bin: `stack-migrate lint` needs no database.
 const lint = (folder: string) => runCli(['lint'], { MIGRATIONS_DIR: folder })
@@ -87,5 +95,54 @@ describe('stack-migrate lint', () => {
     const missing = await lint('/nonexistent/drizzle')
     expect(missing.stderr).toContain('cannot lint /nonexistent/drizzle')
     expect(missing.code).toBe(1)
+  })
+})
+
+describe('stack-migrate --workspace lint (the root’s `pnpm migrate lint`)', () => {
+  it('`pnpm migrate lint` at the root lints every service and passes on the committed migrations', async () => {
+    const result = await runPnpmAtRoot(['migrate', 'lint'])
+    expect(result.stdout).toContain(`lint passed: 1 migration(s) in ${join(API_ROOT, 'drizzle')}`)
+    expect(result.stdout).toMatch(/lint passed for \d+ service\(s\)/)
+    expect(result.code).toBe(0)
+  })
+
+  it('fails naming the service whose migration squawk flags, and lints the others too', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'workspace-'))
+    try {
+      cpSync(join(API_ROOT, 'drizzle'), join(root, 'apps/clean/drizzle'), { recursive: true })
+      const flagged = migrationsWith([
+        {
+          tag: '0001_notes_title_idx',
+          sql: 'CREATE INDEX "notes_title_idx" ON "notes" USING btree ("title");',
+        },
+      ])
+      cpSync(flagged, join(root, 'apps/flagged/drizzle'), { recursive: true })
+      mkdirSync(join(root, 'apps/no-database/src'), { recursive: true })
+      const result = await runCli(['--workspace', 'lint'], {}, undefined, root)
+      expect(result.stdout).toContain(`lint passed: 1 migration(s) in ${join(root, 'apps/clean/drizzle')}`)
+      expect(result.stdout).toContain('require-concurrent-index-creation')
+      expect(result.stderr).toContain(
+        `lint FAILED in 1 of 2 service(s): ${join(root, 'apps/flagged/drizzle')}`,
+      )
+      expect(result.code).toBe(1)
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+
+  it('at the root, up and status are refused with exit 2 and where to run them', async () => {
+    const result = await runPnpmAtRoot(['migrate', 'up'])
+    expect(result.stderr).toContain('at the repository root only "lint" runs')
+    expect(result.stderr).toContain('pnpm --dir apps/<name> migrate up|status')
+    expect(result.code).toBe(2)
+
+    const empty = mkdtempSync(join(tmpdir(), 'workspace-'))
+    try {
+      const none = await runCli(['--workspace', 'lint'], {}, undefined, empty)
+      expect(none.stderr).toContain('nothing to lint')
+      expect(none.code).toBe(2)
+    } finally {
+      rmSync(empty, { recursive: true, force: true })
+    }
   })
 })
