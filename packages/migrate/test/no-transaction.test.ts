@@ -63,6 +63,56 @@ describe('a migration marked --! no-transaction', () => {
     expect((await recorded(database.url)).every((r) => r.n === 1)).toBe(true)
   })
 
+  it('SIGTERM half-way: exit 1 saying which statements stay applied, not recorded; the rerun continues', async () => {
+    // A database of its own: migrationsWith numbers this migration like the ones above.
+    const own = await createTestDatabase()
+    try {
+      const sleep = (s: number) => `select pg_sleep(${s});`
+      const folder = migrationsWith([
+        {
+          tag: '9510_items_half',
+          sql: `--! no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS "items_half_idx" ON "items" ("name");\n--> statement-breakpoint\n${sleep(30)}`,
+        },
+      ])
+      const env = { DATABASE_URL: own.url, MIGRATIONS_DIR: folder }
+      const stopped = await runCli(['up'], env, (child) => {
+        let signalled = false
+        const poll = setInterval(async () => {
+          const rows = await query<{ n: number }>(
+            own.url,
+            `select count(*)::int as n from pg_stat_activity where query like 'select pg_sleep(30)%'`,
+          )
+          if ((rows[0]?.n ?? 0) > 0 && !signalled) {
+            signalled = true
+            clearInterval(poll)
+            child.kill('SIGTERM')
+          }
+        }, 50)
+      })
+      expect(stopped.code).toBe(1)
+      expect(stopped.stderr).toContain(
+        'cancelled by signal; migration 9510_items_half (no-transaction) stopped at statement 2 of 2: the 1 statement(s) before it stay applied, it is not recorded; rerun to continue',
+      )
+      expect(stopped.stderr).not.toContain('rolled back')
+      expect(await index(own.url, 'items_half_idx')).toEqual({ valid: true })
+
+      // A rerun (of the file with its slow statement made quick) trips on nothing already applied:
+      // IF NOT EXISTS on the index, then the rest, recorded once.
+      const quick = migrationsWith([
+        {
+          tag: '9510_items_half',
+          sql: `--! no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS "items_half_idx" ON "items" ("name");\n--> statement-breakpoint\n${sleep(0)}`,
+        },
+      ])
+      const rerun = await runCli(['up'], { DATABASE_URL: own.url, MIGRATIONS_DIR: quick })
+      expect(rerun.stderr).toBe('')
+      expect(rerun.code).toBe(0)
+      expect((await recorded(own.url)).every((r) => r.n === 1)).toBe(true)
+    } finally {
+      await own.drop()
+    }
+  })
+
   it('finds the index name of a concurrent build however it is written', () => {
     expect(concurrentIndexName('CREATE INDEX CONCURRENTLY IF NOT EXISTS "a_idx" ON "a" ("x");')).toBe(
       '"a_idx"',
