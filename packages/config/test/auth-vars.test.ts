@@ -28,7 +28,11 @@ describe('authVars', () => {
   })
 
   it('name a bad issuer or key-set URL without echoing it', () => {
-    const byName = issues({ AUTH_ISSUER: 'login.example.com', AUTH_AUDIENCE: 'api', AUTH_JWKS_URL: 'ftp://x/y' })
+    const byName = issues({
+      AUTH_ISSUER: 'login.example.com',
+      AUTH_AUDIENCE: 'api',
+      AUTH_JWKS_URL: 'ftp://x/y',
+    })
     expect(Object.keys(byName).sort()).toEqual(['AUTH_ISSUER', 'AUTH_JWKS_URL'])
     expect(byName.AUTH_ISSUER).toMatch(/https:\/\/ or http:\/\//)
     expect(JSON.stringify(byName)).not.toContain('login.example.com')
