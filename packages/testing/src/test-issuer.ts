@@ -44,6 +44,8 @@ export interface TestIssuer {
   jwksUrl: string
   /** A token for `audience` signed with the current key: claims override the defaults (sub, iss, aud). */
   sign(claims?: JWTPayload, options?: SignOptions): Promise<string>
+  /** The classic forgery: HS256 with the current public key (PEM) as the HMAC secret, and its kid. */
+  forgeWithPublicKey(claims?: JWTPayload): Promise<string>
   /** A new key pair; published (and made current) unless `publish` is false. */
   addKey(options?: { publish?: boolean; alg?: string }): Promise<IssuerKey>
   /** The key that signs by default. */
@@ -118,6 +120,13 @@ export async function startTestIssuer(options: { audience: string; alg?: string 
         .setExpirationTime(now + (opts.expiresIn ?? 300))
       if (opts.notBefore !== undefined) jwt.setNotBefore(now + opts.notBefore)
       return jwt.sign(key.privateKey)
+    },
+    forgeWithPublicKey(claims = {}) {
+      const key = current as IssuerKey
+      return new SignJWT({ sub: 'user-a', iss: issuer, aud: options.audience, ...claims })
+        .setProtectedHeader({ alg: 'HS256', kid: key.kid, typ: 'JWT' })
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode(key.publicPem))
     },
     addKey,
     currentKey: () => current as IssuerKey,
