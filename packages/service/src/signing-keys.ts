@@ -44,12 +44,12 @@ export class SigningKeys {
 
   /** jose's key lookup: the key for this token's header, fetching the set at most once per interval. */
   readonly getKey = async (header: JWTHeaderParameters, token: FlattenedJWSInput) => {
-    const now = performance.now()
-    if (this.#lookup === undefined || now - this.#fetchedAt > this.#options.maxAgeMs) {
-      // Stale keys are still good while the issuer is unreachable: a failed refresh keeps them.
-      await this.#refresh().catch((err: unknown) => {
-        if (this.#lookup === undefined) throw err
-      })
+    if (this.#lookup === undefined) {
+      await this.#refresh()
+    } else if (performance.now() - this.#fetchedAt > this.#options.maxAgeMs) {
+      // Stale keys are still good: refreshed behind this request's back, and kept if that fails,
+      // so neither an outage nor a slow issuer holds up a token whose key is cached.
+      this.#refresh().catch(() => {})
     }
     const lookup = this.#lookup
     if (lookup === undefined) throw new KeysUnavailable('no signing keys fetched yet')

@@ -94,9 +94,9 @@ describe('bearer tokens', () => {
     ['malformed', async () => 'not.a.jwt', /malformed/],
     ['expired (past the clock tolerance)', () => issuer.sign({}, { expiresIn: -120 }), /expired/],
     ['not yet valid', () => issuer.sign({}, { notBefore: 600 }), /not valid yet/],
-    ['for another audience', () => issuer.sign({ aud: 'another-api' }), /"aud"/],
-    ['from another issuer', () => issuer.sign({ iss: 'https://evil.example.com' }), /"iss"/],
-    ['without a subject', () => issuer.sign({ sub: undefined }), /"sub"/],
+    ['for another audience', () => issuer.sign({ aud: 'another-api' }), /the aud claim/],
+    ['from another issuer', () => issuer.sign({ iss: 'https://evil.example.com' }), /the iss claim/],
+    ['without a subject', () => issuer.sign({ sub: undefined }), /the sub claim/],
     [
       'alg none',
       async () =>
@@ -120,6 +120,10 @@ describe('bearer tokens', () => {
     })
     expectRefused(res as never, 'AUTH_INVALID_TOKEN', /^Bearer error="invalid_token"/)
     expect(res?.json().detail).toMatch(reason)
+    // The reason is a quoted-string in the header: no quote of its own may end it early.
+    expect(res?.headers['www-authenticate']).toMatch(
+      /^Bearer error="invalid_token", error_description="[^"]*"$/,
+    )
     expect(handled).toBe(before)
     expect(logged.join('\n')).not.toContain(token)
   })
@@ -257,6 +261,34 @@ describe('the signing keys', () => {
       await own.close()
     }
   })
+
+  it('when the endpoint hangs, a token with a cached key is not held up by the refresh of stale keys', async () => {
+    const own = await startTestIssuer({ audience: AUDIENCE })
+    try {
+      // A refresh that waited for its timeout would take a minute: past the deadline below.
+      await service(
+        {
+          AUTH_JWKS_URL: own.jwksUrl,
+          AUTH_KEYS_TIMEOUT_MS: '60000',
+          AUTH_KEYS_MIN_INTERVAL_MS: '0',
+          AUTH_KEYS_MAX_AGE_MS: '1000',
+        },
+        own,
+      )
+      const token = await own.sign()
+      expect((await get('/any', token)).statusCode).toBe(200)
+      own.setMode('hanging')
+      await new Promise((r) => setTimeout(r, 1100))
+      const deadline = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 20_000).unref())
+      const res = await Promise.race([get('/any', token), deadline])
+      expect(res === 'hung' ? 'hung' : res.statusCode).toBe(200)
+      // The refresh did go out (and hangs at the endpoint).
+      for (let i = 0; i < 200 && own.fetches().jwks < 2; i++) await new Promise((r) => setTimeout(r, 50))
+      expect(own.fetches().jwks).toBe(2)
+    } finally {
+      await own.close()
+    }
+  }, 30_000)
 
   it('a discovery document naming another issuer is refused (503, logged)', async () => {
     const own = await startTestIssuer({ audience: AUDIENCE })

@@ -172,7 +172,8 @@ function rejection(err: unknown): string {
   if (err instanceof errors.JWTExpired) return 'the token has expired'
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.claim === 'nbf') return 'the token is not valid yet'
-    return `the "${err.claim}" claim is not what this service accepts`
+    // No double quotes: the reason is also a quoted-string of WWW-Authenticate (RFC 9110 §11.4).
+    return `the ${err.claim} claim is not what this service accepts`
   }
   if (err instanceof errors.JOSEAlgNotAllowed) return 'the token is not signed with an allowed algorithm'
   if (err instanceof errors.JWKSNoMatchingKey)
