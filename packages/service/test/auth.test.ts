@@ -97,6 +97,7 @@ describe('bearer tokens', () => {
     ['for another audience', () => issuer.sign({ aud: 'another-api' }), /the aud claim/],
     ['from another issuer', () => issuer.sign({ iss: 'https://evil.example.com' }), /the iss claim/],
     ['without a subject', () => issuer.sign({ sub: undefined }), /the sub claim/],
+    ['whose subject is not a string', () => issuer.sign({ sub: 42 as never }), /the sub claim/],
     [
       'alg none',
       async () =>

@@ -127,8 +127,14 @@ async function auth(app: FastifyInstance, opts: AuthOptions) {
       reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${reason}"`)
       throw new InvalidTokenError(reason)
     }
+    // requiredClaims checks that `sub` is there, not that it is a string (RFC 7519 §4.1.2).
+    if (typeof payload.sub !== 'string' || payload.sub === '') {
+      const reason = 'the sub claim is not what this service accepts'
+      reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${reason}"`)
+      throw new InvalidTokenError(reason)
+    }
     const caller: Caller = {
-      subject: payload.sub as string,
+      subject: payload.sub,
       scopes: scopesOf(payload),
       claims: payload,
     }
