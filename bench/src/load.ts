@@ -20,6 +20,8 @@ export interface Request {
   /** Fixed path, or a function giving each request's path. */
   path: string | (() => string)
   body?: string
+  /** Sent with every request (an Authorization header). */
+  headers?: Record<string, string>
 }
 
 export interface ClosedLoopOptions {
@@ -68,9 +70,11 @@ async function runAutocannon(options: ClosedLoopOptions): Promise<LoadResult> {
     connections: options.connections,
     duration: options.durationS,
     method: request.method ?? 'GET',
-    ...(request.body === undefined
-      ? {}
-      : { body: request.body, headers: { 'content-type': 'application/json' } }),
+    ...(request.body === undefined ? {} : { body: request.body }),
+    headers: {
+      ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...request.headers,
+    },
     ...(typeof path === 'function'
       ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, path: path() }) }] }
       : {}),

@@ -8,6 +8,7 @@ import {
   type ServerProcess,
   sampleRss,
   spawnServer,
+  startTestIssuer,
   waitForStatus,
 } from '@stack/testing'
 import { closedLoad, pacedLoad, type Request, startAutocannon } from './load.js'
@@ -34,11 +35,24 @@ log(`starting PostgreSQL and seeding ${opts.notes} notes`)
 const db = await startBenchDatabase({ notes: opts.notes, cpus: opts.pgCpus })
 log(`PostgreSQL ${db.version} (${db.server.backend}): ${db.placement}`)
 
+// Case 4a: case 4 with bearer tokens verified (an RS256 JWT against keys from a loopback issuer,
+// fetched once and cached), so that 4a - 4 is what verification costs a request.
+const AUDIENCE = 'bench'
+const issuer = opts.cases.includes('read-auth') ? await startTestIssuer({ audience: AUDIENCE }) : undefined
+const token = issuer ? await issuer.sign({ sub: 'bench', scope: 'notes:read' }, { expiresIn: 86_400 }) : ''
+const authEnv: Record<string, string> = issuer ? { AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: AUDIENCE } : {}
+
 const pickId = () => db.ids[Math.floor(Math.random() * db.ids.length)]
 const noteBody = JSON.stringify({ title: 'bench note', body: 'x'.repeat(200) })
 const CASE_DEFS: Record<
   CaseName,
-  { n: string; label: string; target: 'node-http' | 'fastify' | 'api'; request: Request }
+  {
+    n: string
+    label: string
+    target: 'node-http' | 'fastify' | 'api'
+    request: Request
+    env?: Record<string, string>
+  }
 > = {
   'node-http': { n: '1', label: 'node:http hello', target: 'node-http', request: { path: '/' } },
   fastify: { n: '2', label: 'Fastify hello', target: 'fastify', request: { path: '/' } },
@@ -48,6 +62,13 @@ const CASE_DEFS: Record<
     label: 'API GET /v1/notes/:id',
     target: 'api',
     request: { path: () => `/v1/notes/${pickId()}` },
+  },
+  'read-auth': {
+    n: '4a',
+    label: 'API GET /v1/notes/:id, bearer token (RS256)',
+    target: 'api',
+    request: { path: () => `/v1/notes/${pickId()}`, headers: { authorization: `Bearer ${token}` } },
+    env: authEnv,
   },
   write: {
     n: '5',
@@ -172,7 +193,7 @@ for (const name of opts.cases) {
   const def = CASE_DEFS[name]
   log(`case ${def.n} ${def.label}`)
   if (def.target === 'api') await databaseUp(`case ${def.n}`)
-  const running = await start(def.target, name)
+  const running = await start(def.target, name, def.env ? { env: def.env } : {})
   const rss = sampleRss(running.child.pid)
   const result = await closedLoad({
     origin: running.origin,
@@ -335,6 +356,7 @@ async function sigtermUnderLoad(): Promise<BenchResults['shutdown']> {
 }
 
 await db.destroy()
+await issuer?.close()
 
 const results: BenchResults = {
   date: new Date().toISOString(),

@@ -1,7 +1,7 @@
 import os from 'node:os'
 import { parseArgs } from 'node:util'
 
-export const CASES = ['node-http', 'fastify', 'live', 'read', 'write', 'list'] as const
+export const CASES = ['node-http', 'fastify', 'live', 'read', 'read-auth', 'write', 'list'] as const
 export type CaseName = (typeof CASES)[number]
 
 export interface Options {

@@ -170,6 +170,7 @@ export function table(r: BenchResults): string {
     `3/2 = ${ratio(byName(r, 'live')?.rps, byName(r, 'fastify')?.rps).toFixed(2)}`,
     `2/1 = ${ratio(byName(r, 'fastify')?.rps, byName(r, 'node-http')?.rps).toFixed(2)}`,
     `4/4b = ${ratio(byName(r, 'read')?.rps, r.rawPg?.rps).toFixed(2)}`,
+    `4a/4 = ${ratio(byName(r, 'read-auth')?.rps, byName(r, 'read')?.rps).toFixed(2)}`,
   ]
   const live = byName(r, 'live')
   const fastify = byName(r, 'fastify')
@@ -177,10 +178,15 @@ export function table(r: BenchResults): string {
   const read = byName(r, 'read')
   const readCpuRatio =
     read && r.rawPg ? r.rawPg.serverCpu / r.rawPg.rps / (read.serverCpu / read.rps) : Number.NaN
+  const authed = byName(r, 'read-auth')
+  const authCost =
+    read && authed
+      ? ` Bearer-token verification (4a - 4): ${int(cpuPerRequest(authed) - cpuPerRequest(read))} µs of server CPU and ${ms(authed.p50 - read.p50)} ms of p50 per request.`
+      : ''
   lines.push(
     '',
     `Ratios (req/s): ${ratios.join(', ')}. By the server's CPU per request (PostgreSQL's own CPU not counted): ` +
-      `3/2 = ${cpuRatio.toFixed(2)}, 4/4b = ${readCpuRatio.toFixed(2)}`,
+      `3/2 = ${cpuRatio.toFixed(2)}, 4/4b = ${readCpuRatio.toFixed(2)}.${authCost}`,
     '',
   )
 

@@ -38,6 +38,10 @@ const compose: Places = {
   'loadbalancer.healthcheck.interval': [composeShared],
   'loadbalancer.healthcheck.timeout': [composeShared],
   'loadbalancer.serverstransport': [composeShared],
+  // The rate limit every service's router has (labels: its figures come from the environment).
+  'ratelimit.average': [composeShared],
+  'ratelimit.burst': [composeShared],
+  'ratelimit.period': [composeShared],
   dialTimeout: [composeTraefik],
   responseHeaderTimeout: [composeTraefik],
   idleConnTimeout: [composeTraefik],
@@ -60,6 +64,9 @@ const k8s: Places = {
   SHUTDOWN_TIMEOUT_MS: [],
   KEEP_ALIVE_TIMEOUT_MS: [],
   REQUEST_TIMEOUT_MS: [],
+  // The rate limit every IngressRoute names.
+  average: ['deploy/k8s/base/middlewares.yaml'],
+  burst: ['deploy/k8s/base/middlewares.yaml'],
   // The ServersTransport every IngressRoute names.
   dialTimeout: [k8sTransport],
   responseHeaderTimeout: [k8sTransport],

@@ -1,4 +1,5 @@
 import {
+  authVars,
   type Config,
   databaseVars,
   type Env,
@@ -15,8 +16,15 @@ import {
  */
 export const SERVICE_NAME = 'api'
 
-/** The shared parts of the environment (@stack/config); every service has tracing. */
-export const configVars = { ...serverVars, ...pressureVars, ...databaseVars, ...metricsVars, ...tracingVars }
+/** The shared parts of the environment (@stack/config); every service has tracing and verifies tokens. */
+export const configVars = {
+  ...serverVars,
+  ...pressureVars,
+  ...databaseVars,
+  ...metricsVars,
+  ...tracingVars,
+  ...authVars,
+}
 export type AppConfig = Config<typeof configVars>
 
 /** Reads and validates the environment once; throws a ConfigError naming every bad variable. */

@@ -497,6 +497,56 @@ function effectiveRouter(ctx: Context, props: Map<string, string>) {
   }
 }
 
+/** The rateLimit options of each middleware the routed containers' labels declare, keys lower-cased. */
+function labelRateLimits(ctx: Context): Map<string, Map<string, string>> {
+  const out = new Map<string, Map<string, string>>()
+  for (const service of routed(ctx)) {
+    for (const [key, value] of Object.entries(service.labels)) {
+      const m = /^traefik\.http\.middlewares\.([^.]+)\.ratelimit\.(.+)$/i.exec(key)
+      if (!m) continue
+      const [, name, option] = m as unknown as [string, string, string]
+      const props = out.get(name) ?? new Map<string, string>()
+      props.set(option.toLowerCase(), value)
+      out.set(name, props)
+    }
+  }
+  return out
+}
+
+/**
+ * Every router is rate limited per client: one of the middlewares Traefik applies to it (its entry
+ * point's or its own, from labels or the file) is a rateLimit whose average and burst are above 0
+ * (an average of 0 is no limit) and that groups by client IP, Traefik's default, rather than by
+ * host or by a header's value.
+ */
+export const rateLimited: Check = (ctx) => {
+  const problems: string[] = []
+  const fromLabels = labelRateLimits(ctx)
+  const fileMiddlewares = dynamicSection(ctx, 'http', 'middlewares')
+  for (const [name, props] of labelObjects(ctx).routers) {
+    const limits = effectiveRouter(ctx, props).middlewares.flatMap((ref) => {
+      const [mw, provider] = ref.split('@') as [string, string | undefined]
+      if (provider === 'file') {
+        const def = fileMiddlewares[mw]
+        if (!isObject(def) || !isObject(def.rateLimit)) return []
+        return [new Map(flatten(def.rateLimit).map(([k, v]) => [k.toLowerCase(), String(v)]))]
+      }
+      const def = provider === undefined || provider === 'docker' ? fromLabels.get(mw) : undefined
+      return def ? [def] : []
+    })
+    if (limits.length === 0) problems.push(`router ${name}: no rateLimit middleware`)
+    for (const limit of limits) {
+      if (!(Number(limit.get('average')) > 0))
+        problems.push(`router ${name}: rateLimit average is not above 0`)
+      if (!(Number(limit.get('burst')) > 0)) problems.push(`router ${name}: rateLimit burst is not above 0`)
+      if ([...limit.keys()].some((k) => /^sourcecriterion\.(requesthost|requestheadername)/.test(k))) {
+        problems.push(`router ${name}: rateLimit groups by host or header, not by client IP`)
+      }
+    }
+  }
+  return problems
+}
+
 /** Names no public DNS resolves (RFC 2606, RFC 6761): a router for one is reachable by its Host header only. */
 const NOT_PUBLIC = /(^|\.)(localhost|local|internal)$/i
 
@@ -719,6 +769,7 @@ export const CHECKS = {
   redirectToPublishedPort,
   pingAnswersWhileDraining,
   emptyServicesAnswer503,
+  rateLimited,
 } satisfies Record<string, Check>
 
 export const PRODUCTION_CHECKS = { productionTls, productionSecrets } satisfies Record<string, Check>

@@ -304,6 +304,15 @@ describe('the one Dockerfile of every service in apps/', () => {
 // Each check against a fixture that breaks it, with the exact sentences it must produce.
 const broken: [keyof typeof CHECKS | keyof typeof PRODUCTION_CHECKS, string, string[]][] = [
   [
+    'rateLimited',
+    'rate-limit-missing.yaml',
+    [
+      'router api: no rateLimit middleware',
+      'router web: rateLimit average is not above 0',
+      'router web: rateLimit groups by host or header, not by client IP',
+    ],
+  ],
+  [
     'pinnedImages',
     'images-unpinned.yaml',
     ['db: image "postgres:latest" uses the floating tag latest', 'cache: image "redis" has no tag'],

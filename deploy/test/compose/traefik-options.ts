@@ -160,6 +160,20 @@ const HEADERS_OPTIONS = [
 const RETRY_OPTIONS = ['attempts', 'initialInterval']
 
 /**
+ * The rate limiter's options that every v3 minor documents (redis, 3.4, is left out).
+ * https://doc.traefik.io/traefik/reference/routing-configuration/http/middlewares/ratelimit/
+ */
+const RATE_LIMIT_OPTIONS = [
+  'average',
+  'period',
+  'burst',
+  'sourceCriterion.ipStrategy.depth',
+  'sourceCriterion.ipStrategy.excludedIPs',
+  'sourceCriterion.requestHeaderName',
+  'sourceCriterion.requestHost',
+]
+
+/**
  * Dynamic configuration, file provider.
  * https://doc.traefik.io/traefik/reference/routing-configuration/http/load-balancing/serverstransport/
  * https://doc.traefik.io/traefik/reference/routing-configuration/http/middlewares/headers/
@@ -183,6 +197,7 @@ export const DYNAMIC_OPTIONS = [
   'http.serversTransports.<name>.forwardingTimeouts.pingTimeout',
   ...HEADERS_OPTIONS.map((o) => `http.middlewares.<name>.headers.${o}`),
   ...RETRY_OPTIONS.map((o) => `http.middlewares.<name>.retry.${o}`),
+  ...RATE_LIMIT_OPTIONS.map((o) => `http.middlewares.<name>.rateLimit.${o}`),
   'tls.options.<name>.minVersion',
   'tls.options.<name>.maxVersion',
   'tls.options.<name>.cipherSuites',
@@ -236,6 +251,7 @@ export const LABEL_OPTIONS = [
   'traefik.http.services.<name>.loadBalancer.responseForwarding.flushInterval',
   ...HEADERS_OPTIONS.map((o) => `traefik.http.middlewares.<name>.headers.${o}`),
   ...RETRY_OPTIONS.map((o) => `traefik.http.middlewares.<name>.retry.${o}`),
+  ...RATE_LIMIT_OPTIONS.map((o) => `traefik.http.middlewares.<name>.rateLimit.${o}`),
 ]
 
 /** Options whose value is a Go duration. */

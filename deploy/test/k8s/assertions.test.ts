@@ -103,6 +103,11 @@ const cases: Record<keyof typeof assertions, { fixture: string; message: RegExp 
     fixture: 'app-not-routed.yaml',
     message: /deployment\/api: no IngressRoute routes to service\/api/,
   },
+  assertRateLimited: {
+    fixture: 'ingressroute-not-rate-limited.yaml',
+    message:
+      /ingressroute\/api: route 0 names no rateLimit Middleware[\s\S]*ingressroute\/web: route 0: rateLimit\.average is not above 0[\s\S]*groups by host or header/,
+  },
   assertTraefikCrdFields: {
     fixture: 'middleware-newer-crd-field.yaml',
     message: /middleware\/retry: spec\.retry\.retryNonIdempotentMethod exists only in Traefik v3\.7\+ CRDs/,

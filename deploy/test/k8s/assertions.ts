@@ -21,6 +21,7 @@ import {
   assertIngressRoutes,
   assertNetworkPolicies,
   assertProxyTimeouts,
+  assertRateLimited,
   assertSelectors,
   assertServiceTargetPorts,
 } from './assertions/routing.js'
@@ -54,4 +55,5 @@ export const assertions = {
   assertProxyTimeouts,
   assertEveryAppDeployed,
   assertTraefikCrdFields,
+  assertRateLimited,
 } satisfies Record<string, Assertion>

@@ -1,6 +1,7 @@
 export { ConfigError, type ConfigIssue } from './errors.js'
 export { type Config, childEnv, type Env, loadConfig } from './load.js'
 export {
+  authVars,
   databaseVars,
   metricsVars,
   migrateVars,
@@ -8,4 +9,4 @@ export {
   serverVars,
   tracingVars,
 } from './parts.js'
-export { bool, int, num, oneOf, port, str, Type, url } from './vars.js'
+export { bool, int, num, oneOf, port, requiredWith, str, Type, url } from './vars.js'

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import Type, { type Static, type TObject, type TProperties } from 'typebox'
 import Value from 'typebox/value'
 import { ConfigError, type ConfigIssue } from './errors.js'
-import { reasonOf } from './vars.js'
+import { reasonOf, requiredWithOf } from './vars.js'
 
 export type Env = Record<string, string | undefined>
 export type Config<P extends TProperties> = Readonly<Static<TObject<P>>>
@@ -41,6 +41,12 @@ export function loadConfig<P extends TProperties>(vars: P, env: Env = process.en
     // Never the value: a name-based guess missed OTEL_EXPORTER_OTLP_HEADERS (an API key), and any
     // variable can come from a secret file. The name and the rule are enough to fix it.
     issues.push({ variable: name, reason: reasonOf(vars[name] as never) ?? error.message })
+  }
+
+  for (const [name, schema] of Object.entries(vars)) {
+    const other = requiredWithOf(schema)
+    if (other === undefined || failed.has(name) || raw[name] !== undefined) continue
+    if (raw[other] !== undefined) issues.push({ variable: name, reason: `is required when ${other} is set` })
   }
 
   if (issues.length > 0) throw new ConfigError(issues)

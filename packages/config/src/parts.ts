@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { bool, int, num, oneOf, port, str, url } from './vars.js'
+import { bool, int, num, oneOf, port, requiredWith, str, url } from './vars.js'
 
 // Parts of the environment that services compose: `loadConfig({ ...serverVars, ...databaseVars })`.
 // Defaults are the production values; `.env.example` documents each variable.
@@ -75,6 +75,28 @@ export const tracingVars = {
   OTEL_SERVICE_NAME: Type.Optional(str()),
   /** Share of new traces recorded; a request whose traceparent says "sampled" is always recorded. */
   OTEL_TRACES_SAMPLER_ARG: num({ default: 1, maximum: 1 }),
+}
+
+/**
+ * Bearer-token verification (@stack/service plugins/auth.ts): tokens are JWTs an identity provider
+ * signs, checked against the keys it publishes. Off while AUTH_ISSUER is unset (this release: the
+ * service says so in one warning line at start).
+ */
+export const authVars = {
+  /** The `iss` every token must carry, e.g. https://login.example.com/realms/main. */
+  AUTH_ISSUER: Type.Optional(url({ protocols: ['https', 'http'] })),
+  /** The `aud` a token must carry to be meant for this service; required with AUTH_ISSUER. */
+  AUTH_AUDIENCE: requiredWith('AUTH_ISSUER', str()),
+  /** The issuer's key set; unset, it is the `jwks_uri` of <AUTH_ISSUER>/.well-known/openid-configuration. */
+  AUTH_JWKS_URL: Type.Optional(url({ protocols: ['https', 'http'] })),
+  /** Leeway for `exp` and `nbf` against clocks that disagree a little. */
+  AUTH_CLOCK_TOLERANCE_S: int({ default: 30, maximum: 300 }),
+  /** A fetch of the discovery document or the key set that takes longer fails (the request gets a 503). */
+  AUTH_KEYS_TIMEOUT_MS: int({ default: 2000, minimum: 100, maximum: 60_000 }),
+  /** At most one key fetch per this interval, whatever the tokens' `kid`s say (bogus ones cannot hammer the issuer). */
+  AUTH_KEYS_MIN_INTERVAL_MS: int({ default: 30_000, maximum: 3_600_000 }),
+  /** Keys older than this are fetched again (and kept if the fetch fails). */
+  AUTH_KEYS_MAX_AGE_MS: int({ default: 600_000, minimum: 1000, maximum: 86_400_000 }),
 }
 
 export const databaseVars = {

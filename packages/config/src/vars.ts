@@ -8,6 +8,19 @@ export function reasonOf(schema: TSchema): string | undefined {
   return (schema as Record<string, unknown>)[REASON] as string | undefined
 }
 
+// A variable that may be unset on its own but not when another is set (AUTH_AUDIENCE with
+// AUTH_ISSUER): one schema per variable cannot say that, so loadConfig reads this mark.
+const REQUIRED_WITH = 'x-required-with'
+
+export function requiredWithOf(schema: TSchema): string | undefined {
+  return (schema as Record<string, unknown>)[REQUIRED_WITH] as string | undefined
+}
+
+/** `schema`, optional, except that it is required whenever the variable `other` is set. */
+export function requiredWith<T extends TSchema>(other: string, schema: T) {
+  return Type.Optional({ ...schema, [REQUIRED_WITH]: other } as T)
+}
+
 export function str(opts: { default?: string; minLength?: number } = {}) {
   return Type.String({ minLength: opts.minLength ?? 1, ...opts, [REASON]: 'must be a non-empty string' })
 }

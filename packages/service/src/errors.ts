@@ -61,3 +61,17 @@ export const MissingHostError = createError(
   'An HTTP/1.1 request needs a Host header',
   400,
 )
+
+// Bearer-token verification (plugins/auth.ts). The details name the rule, never the token.
+export const MissingTokenError = createError(
+  'AUTH_MISSING_TOKEN',
+  'This route needs a bearer token: Authorization: Bearer <token>',
+  401,
+)
+export const InvalidTokenError = createError('AUTH_INVALID_TOKEN', 'The bearer token is refused: %s', 401)
+export const AuthScopeError = createError('AUTH_INSUFFICIENT_SCOPE', 'The token lacks the scope %s', 403)
+export const AuthKeysUnavailableError = createError(
+  'AUTH_KEYS_UNAVAILABLE',
+  "The issuer's signing keys cannot be fetched; retry later",
+  503,
+)

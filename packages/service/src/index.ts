@@ -3,6 +3,7 @@ export { containerMemoryLimit, memoryThresholds, oldGenerationLimit, rssPressure
 // The decorators of a service's `app` (app.db and app.database, app.lifecycle, app.metrics,
 // app.pressure, app.readiness): these type exports carry each plugin's `declare module 'fastify'`
 // to the services.
+export { ALGORITHMS, BEARER_SCHEME, type Caller, type RouteAuth } from './plugins/auth.js'
 export type { ServiceTables } from './plugins/database.js'
 export type { Lifecycle } from './plugins/lifecycle.js'
 export { type Metrics, UNMATCHED_ROUTE } from './plugins/metrics.js'

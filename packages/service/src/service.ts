@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { Config, metricsVars, pressureVars, serverVars } from '@stack/config'
+import type { authVars, Config, metricsVars, pressureVars, serverVars } from '@stack/config'
 import type { DatabaseConfig } from '@stack/db'
 import Fastify, {
   type FastifyBaseLogger,
@@ -9,6 +9,7 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify'
 import { clientErrorHandler } from './client-error.js'
+import auth from './plugins/auth.js'
 import database, { type Tables } from './plugins/database.js'
 import health from './plugins/health.js'
 import jsonBody from './plugins/json-body.js'
@@ -24,10 +25,14 @@ import security, { SECURITY_HEADERS } from './plugins/security.js'
 import { REQUEST_ID_HEADER, requestId } from './request-id.js'
 import { strictBodyValidators } from './validation.js'
 
-/** A service that composes metricsVars gets /metrics (on by default); one that does not, none. */
+/**
+ * A service that composes metricsVars gets /metrics (on by default); one that does not, none. One
+ * that composes authVars verifies bearer tokens once AUTH_ISSUER is set (plugins/auth.ts).
+ */
 export type ServiceConfig = Config<typeof serverVars> &
   Config<typeof pressureVars> &
-  Partial<Config<typeof metricsVars>>
+  Partial<Config<typeof metricsVars>> &
+  Partial<Config<typeof authVars>>
 
 export type Service = FastifyInstance<
   RawServerDefault,
@@ -97,6 +102,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   await app.register(security, { corsOrigins: splitList(config.CORS_ORIGINS) })
   await app.register(requireHost)
   await app.register(pressure, { config })
+  await app.register(auth, { config })
   if (config.METRICS_ENABLED && config.METRICS_PORT !== undefined) {
     await app.register(metrics, {
       host: config.HOST,

@@ -13,5 +13,13 @@ export {
   type SpawnOptions,
   spawnServer,
 } from './server-process.js'
+export {
+  type IssuerKey,
+  type IssuerMode,
+  type SignOptions,
+  startTestIssuer,
+  type TestIssuer,
+  unsignedToken,
+} from './test-issuer.js'
 export { NO_SHEDDING, testVars } from './vars.js'
 export { type WaitOptions, waitForStatus } from './wait-for-status.js'

@@ -8,6 +8,8 @@ export interface WaitOptions {
   intervalMs?: number
   /** Give up at once, with its stderr, when this process exits first. */
   server?: ServerProcess
+  /** Sent with every attempt (an Authorization header). */
+  headers?: Record<string, string>
 }
 
 /**
@@ -19,7 +21,7 @@ export async function waitForStatus(
   status: number,
   options: WaitOptions = {},
 ): Promise<Response> {
-  const { timeoutMs = 120_000, intervalMs = 100, server } = options
+  const { timeoutMs = 120_000, intervalMs = 100, server, headers } = options
   const deadline = performance.now() + timeoutMs
   let last = 'no answer'
   for (;;) {
@@ -29,7 +31,11 @@ export async function waitForStatus(
       )
     }
     try {
-      const res = await request(url, { agent: false, timeoutMs: Math.min(10_000, timeoutMs) })
+      const res = await request(url, {
+        agent: false,
+        timeoutMs: Math.min(10_000, timeoutMs),
+        ...(headers ? { headers } : {}),
+      })
       if (res.status === status) return res
       last = `${res.status} ${res.body.slice(0, 300)}`
     } catch (error) {

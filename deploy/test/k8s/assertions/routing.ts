@@ -262,3 +262,38 @@ export function assertProxyTimeouts(objects: readonly K8sObject[]): void {
     }
   })
 }
+
+/**
+ * Every route of every IngressRoute is rate limited per client: it names a Middleware of its
+ * namespace whose rateLimit has a positive average and burst (Traefik's 0 average means no limit),
+ * and groups by client IP (no requestHost / requestHeaderName criterion, which would make one
+ * bucket per host or per header value).
+ */
+export function assertRateLimited(objects: readonly K8sObject[]): void {
+  check('IngressRoutes must be rate limited per client IP', (problems) => {
+    const middlewares = ofKind<IMiddleware>(objects, 'Middleware')
+    for (const route of ofKind<IIngressRoute>(objects, 'IngressRoute')) {
+      for (const [index, rule] of route.spec.routes.entries()) {
+        const limits = (rule.middlewares ?? [])
+          .map((m) => middlewares.find((x) => x.metadata.name === m.name)?.spec?.rateLimit)
+          .filter(isObject)
+        if (limits.length === 0) {
+          problems.push(`${ref(route)}: route ${index} names no rateLimit Middleware`)
+          continue
+        }
+        for (const limit of limits) {
+          if (!(Number(limit.average) > 0))
+            problems.push(`${ref(route)}: route ${index}: rateLimit.average is not above 0`)
+          if (!(Number(limit.burst) > 0))
+            problems.push(`${ref(route)}: route ${index}: rateLimit.burst is not above 0`)
+          const criterion = limit.sourceCriterion
+          if (isObject(criterion) && (criterion.requestHost || criterion.requestHeaderName)) {
+            problems.push(
+              `${ref(route)}: route ${index}: rateLimit groups by host or header, not by client IP`,
+            )
+          }
+        }
+      }
+    }
+  })
+}

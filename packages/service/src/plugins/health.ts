@@ -12,8 +12,9 @@ const Readiness = Type.Object(
 )
 
 // Probes are neither shed nor logged per request: a replica under pressure must still say it is
-// alive, and a probe every few seconds per replica would drown the request log.
-const probe = { logRequest: false, pressureHandler: () => undefined }
+// alive, and a probe every few seconds per replica would drown the request log. The kubelet and the
+// proxy carry no token: probes are public.
+const probe = { logRequest: false, pressureHandler: () => undefined, auth: false as const }
 
 /** GET /health/live and GET /health/ready. */
 const health: FastifyPluginAsyncTypebox = async (app) => {

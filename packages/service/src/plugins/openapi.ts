@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { BEARER_SCHEME } from './auth.js'
 
 export interface OpenApiOptions {
   title: string
@@ -16,9 +17,19 @@ async function openapi(app: FastifyInstance, opts: OpenApiOptions) {
       // Relative: the API is wherever this document was fetched from (behind the proxy, on a port
       // of its own in development), which no config value knows better than the client does.
       servers: [{ url: '/', description: 'the origin serving this document' }],
-      // No route of the shared stack authenticates; a service that adds auth declares its
-      // securitySchemes and its own `security` here or per route.
+      // Each operation says what it needs (plugins/auth.ts sets its `security`); none by default.
       security: [],
+      components: {
+        securitySchemes: {
+          [BEARER_SCHEME]: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description:
+              "A JWT from the service's identity provider (AUTH_ISSUER), for its audience (AUTH_AUDIENCE); an operation's list names the scopes it needs.",
+          },
+        },
+      },
     },
     // Shared schemas (app.addSchema + ref()) appear under components.schemas by their $id, not as
     // def-0, def-1…: those names become the types of a generated client.
@@ -27,7 +38,7 @@ async function openapi(app: FastifyInstance, opts: OpenApiOptions) {
         typeof json.$id === 'string' ? json.$id : `def-${i}`,
     },
   })
-  app.get('/openapi.json', { schema: { hide: true }, config: { logRequest: false } }, async () =>
+  app.get('/openapi.json', { schema: { hide: true }, config: { logRequest: false, auth: false } }, async () =>
     app.swagger(),
   )
 }

@@ -29,6 +29,8 @@ async function requestLog(app: FastifyInstance) {
         ...(aborted && { aborted }),
         durationMs: Math.round(durationMs * 100) / 100,
         ip: req.ip,
+        // Who, never with what: the token stays out of every line.
+        ...(req.caller && { sub: req.caller.subject }),
       },
       'request completed',
     )

@@ -7,6 +7,10 @@ import { decodeCursor, encodeCursor } from './cursor.js'
 import { CreateNote, IdParams, ListQuery, Note, NotePage, shared, UpdateNote } from './schemas.js'
 
 const tags = ['notes']
+// What each operation needs of the caller's token (@stack/service plugins/auth.ts; the OpenAPI
+// document lists them). Off, with a warning at start, until AUTH_ISSUER is set.
+const reads = { auth: { scopes: ['notes:read'] } }
+const writes = { auth: { scopes: ['notes:write'] } }
 
 /** A row as the API shows it: timestamps as ISO 8601 strings. */
 function toNote(row: NoteRow) {
@@ -47,6 +51,7 @@ const notesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '',
     {
+      config: writes,
       schema: {
         summary: 'Create a note',
         operationId: 'createNote',
@@ -66,6 +71,7 @@ const notesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '',
     {
+      config: reads,
       schema: {
         summary: 'List notes, newest first',
         operationId: 'listNotes',
@@ -89,6 +95,7 @@ const notesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/:id',
     {
+      config: reads,
       schema: {
         summary: 'Read a note',
         operationId: 'getNote',
@@ -107,6 +114,7 @@ const notesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.patch(
     '/:id',
     {
+      config: writes,
       schema: {
         summary: 'Change the title or body of a note',
         operationId: 'updateNote',
@@ -130,6 +138,7 @@ const notesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/:id',
     {
+      config: writes,
       schema: {
         summary: 'Delete a note',
         operationId: 'deleteNote',
