@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort, type LogLine, NO_SHEDDING, otlpReceiver, spawnServer } from '@stack/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -47,8 +48,19 @@ const k8sAlloyValues = parse(read(`${k8sLogs}alloy-values.yaml`)) as {
 const k8sAlloy = k8sAlloyValues.alloy.configMap.content
 const dashboard = JSON.parse(read(`${observability}grafana/dashboard.json`)) as Dashboard
 
-/** The Markdown files whose ```logql blocks an operator copies. */
+/** The Markdown files that must show an operator LogQL (the steps to find one request's lines). */
 const docs = ['README.md', 'deploy/observability/README.md', 'deploy/k8s/monitoring/README.md']
+
+/** Every Markdown file of the repository (not dependencies, not test fixtures): any may hold LogQL. */
+function markdownFiles(dir = repoRoot): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) {
+      return ['node_modules', '.git', 'dist', 'fixtures'].includes(entry.name) ? [] : markdownFiles(path)
+    }
+    return entry.name.endsWith('.md') ? [relative(repoRoot, path)] : []
+  })
+}
 
 describe('LogQL', () => {
   it('every query of the dashboard parses', () => {
@@ -63,10 +75,20 @@ describe('LogQL', () => {
     for (const query of queries) expect(logqlError(query), query).toBeUndefined()
   })
 
+  it('every ```logql block of any other Markdown file parses too', () => {
+    const files = markdownFiles()
+    expect(files).toEqual(expect.arrayContaining(docs))
+    for (const file of files) {
+      for (const query of markdownLogQueries(read(`${repoRoot}${file}`))) {
+        expect(logqlError(query), `${file}: ${query}`).toBeUndefined()
+      }
+    }
+  })
+
   it('stream selectors match only on the four labels (a request id is a filter, never a selector)', () => {
     const all = [
       ...dashboardLogQueries(dashboard).map((q) => q.query),
-      ...docs.flatMap((doc) => markdownLogQueries(read(`${repoRoot}${doc}`))),
+      ...markdownFiles().flatMap((doc) => markdownLogQueries(read(`${repoRoot}${doc}`))),
     ]
     for (const query of all) {
       for (const label of selectorLabels(query)) expect(STREAM_LABELS, query).toContain(label)
@@ -153,6 +175,30 @@ describe('the Alloy checks', () => {
 })
 
 describe('Kubernetes', () => {
+  it("Alloy's container is locked down as the stack's are, except that it runs as root", () => {
+    const alloy = (parse(read(`${k8sLogs}alloy-values.yaml`)) as { alloy: Record<string, unknown> }).alloy
+    // Root because the kubelet's log files are root's (0640); nothing else a pod of the stack lacks.
+    expect(alloy.securityContext).toEqual({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    })
+    expect(alloy.resources).toMatchObject({ requests: { cpu: expect.anything(), memory: expect.anything() } })
+    expect(alloy.resources).toMatchObject({ limits: { memory: expect.anything() } })
+  })
+
+  it('Loki is one process on a persistent volume, with requests and limits', () => {
+    const values = parse(read(`${k8sLogs}loki-values.yaml`)) as Record<string, Record<string, unknown>>
+    expect(values.deploymentMode).toBe('SingleBinary')
+    expect(values.singleBinary).toMatchObject({ replicas: 1, persistence: { enabled: true } })
+    expect(values.singleBinary?.resources).toMatchObject({
+      requests: {},
+      limits: { memory: expect.anything() },
+    })
+    for (const target of ['read', 'write', 'backend']) expect(values[target]?.replicas, target).toBe(0)
+  })
+
   it('Alloy runs on every node and reads the kubelet logs of the stack only', () => {
     expect(k8sAlloyValues.controller.type).toBe('daemonset')
     expect(k8sAlloyValues.alloy.mounts.varlog).toBe(true)
