@@ -8,9 +8,9 @@ import { apps, repoRoot } from './apps.js'
 // compose files, deploy/, each app's compose files and kustomize directory; tests and fixtures aside)
 // finds each setting every Node service shares in one file per platform, the shared definitions.
 // A copy in an app's own file (or in a second shared file) fails here, with where it was found.
-// The services that are not Node services (Traefik, PostgreSQL, Prometheus, Grafana) have timings
-// of their own and are left out: in compose by the service block a line is in, in Kubernetes by
-// their directories.
+// The services that are not Node services (Traefik, PostgreSQL, Prometheus, Grafana, Loki, Alloy)
+// have timings of their own and are left out: in compose by the service block a line is in, in
+// Kubernetes by their directories.
 
 const composeShared = 'deploy/compose/node-service.yaml'
 const composeTraefik = 'deploy/compose/traefik/dynamic.yml'

@@ -148,14 +148,22 @@ describe('Grafana', () => {
     uid: string
     panels: Panel[]
   }
-  const datasources = parse(
-    readFileSync(`${observability}grafana/provisioning/datasources/prometheus.yml`, 'utf8'),
-  ) as { datasources: { uid: string; url: string }[] }
+  // Every provisioned data source (Prometheus, and Loki for the log panels: logs.test.ts).
+  const datasources = {
+    datasources: ['prometheus.yml', 'loki.yml'].flatMap(
+      (file) =>
+        (
+          parse(readFileSync(`${observability}grafana/provisioning/datasources/${file}`, 'utf8')) as {
+            datasources: { uid: string; url: string }[]
+          }
+        ).datasources,
+    ),
+  }
   const providers = parse(
     readFileSync(`${observability}grafana/provisioning/dashboards/stack.yml`, 'utf8'),
   ) as { providers: { options: { path: string } }[] }
 
-  it('every panel queries the provisioned Prometheus; ids are unique', () => {
+  it('every panel queries a provisioned data source (Prometheus or Loki); ids are unique', () => {
     const uids = datasources.datasources.map((d) => d.uid)
     const panels = dashboard.panels.filter((p) => p.type !== 'row')
     expect(panels.length).toBeGreaterThanOrEqual(10)
