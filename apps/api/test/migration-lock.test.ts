@@ -64,7 +64,11 @@ function traffic(url: string) {
     const sent =
       i % 2 === 0
         ? request(`${url}/v1/notes?limit=10`, { timeoutMs: 30_000 })
-        : request(`${url}/v1/notes`, { method: 'POST', body: { title: `during migration ${i}` }, timeoutMs: 30_000 })
+        : request(`${url}/v1/notes`, {
+            method: 'POST',
+            body: { title: `during migration ${i}` },
+            timeoutMs: 30_000,
+          })
     const done: Promise<void> = sent
       .then(
         (res) => void samples.push({ status: res.status, ms: performance.now() - started }),
