@@ -27,7 +27,10 @@ describe('the version header', () => {
   })
 
   it('says dev when SERVICE_VERSION is not set', async () => {
-    app = await createService(loadConfig({ ...serverVars, ...pressureVars }, {}), { name: 'test', logger: false })
+    app = await createService(loadConfig({ ...serverVars, ...pressureVars }, {}), {
+      name: 'test',
+      logger: false,
+    })
     const res = await app.inject({ method: 'GET', url: '/health/live' })
     expect(res.headers[VERSION_HEADER]).toBe('dev')
   })
