@@ -425,6 +425,10 @@ describe(`pnpm rollout under ${RATE} req/s through the proxy`, () => {
     expect(new Set(samples.map((s) => s.version))).toEqual(new Set([tags.v2]))
     expect(replicas()).toEqual(before)
     expect(psql('select count(*) from drizzle.__drizzle_migrations')).toEqual(['2'])
+    // The failed rollouts left the migrator's compose container on the live release: a plain up
+    // still recreates nothing (Compose recreates the dependents of a dependency it recreates).
+    compose(['up', '-d', '--wait', ...apiServices])
+    expect(replicas()).toEqual(before)
   })
 
   it('--to v1 rolls a bad release back: v1 runs on the expanded schema, 0 failed requests', async () => {

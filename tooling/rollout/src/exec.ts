@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { RolloutError } from './errors.ts'
 
 export interface Result {
@@ -16,20 +16,38 @@ export type Env = Record<string, string>
  */
 export function exec(file: string, args: string[], env: Env = {}, timeoutMs = 600_000): Promise<Result> {
   return new Promise((resolve, reject) => {
-    execFile(
-      file,
-      args,
+    const child = spawn(file, args, {
       // biome-ignore lint/style/noProcessEnv: the child inherits the caller's environment (DOCKER_HOST, the compose variables), plus the tag
-      { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
-      (error, stdout, stderr) => {
-        const e = error as (NodeJS.ErrnoException & { code?: number | string }) | null
-        if (e && e.code === 'ENOENT') {
-          reject(new RolloutError(`${file} not found: the rollout drives the ${file} CLI`))
-          return
-        }
-        resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr })
-      },
-    )
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a Ctrl-C in the terminal reaches the rollout only, which decides
+      // (roll back, or finish the drain) instead of a `docker stop` or `compose up` cut halfway.
+      detached: true,
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d
+    })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d
+    })
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs)
+    timer.unref()
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer)
+      reject(
+        error.code === 'ENOENT'
+          ? new RolloutError(`${file} not found: the rollout drives the ${file} CLI`)
+          : new RolloutError(`${file} could not run: ${error.message}`),
+      )
+    })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      const timedOut =
+        signal !== null ? `\n${file} ${args[0]} stopped by ${signal} (timeout ${timeoutMs} ms)` : ''
+      resolve({ code: code ?? 1, stdout, stderr: stderr + timedOut })
+    })
   })
 }
 

@@ -102,33 +102,51 @@ export async function rollOut(ctx: Context, service: string): Promise<Outcome> {
   const { variable, env, image, old, replicas, migrator, proxy } = pre
   const outcome: Outcome = { service, image, variable, replicas, replaced: old.map((c) => c.name) }
   const imageId = (await exec('docker', ['image', 'inspect', '--format', '{{.Id}}', image])).stdout.trim()
-  if (old.length === replicas && (await Promise.all(old.map((c) => runsImage(c, imageId)))).every(Boolean)) {
+  // The same tag and the same image: nothing to do. (A tag that names the same image as the old one
+  // is still a release: SERVICE_VERSION, from the tag, changes.)
+  if (
+    old.length === replicas &&
+    old.every((c) => c.image === image) &&
+    (await Promise.all(old.map((c) => runsImage(c, imageId)))).every(Boolean)
+  ) {
     steps.record({ step: 'skip', service, ok: true, ms: 0, reason: `every replica already runs ${image}` })
     return { ...outcome, skipped: `already at ${options.tag}`, replaced: [] }
   }
 
-  // The migrator of the new image, before any replica: its failure touches none.
+  // The release that is live, to put the migrator's compose container back to on a failure.
+  const liveTag = tagOf(old[0]?.image)
+  const restoreMigrator = async (d: Record<string, unknown>) => {
+    if (!migrator || !liveTag) return
+    const r = await runMigrator(project, migrator, { [variable]: liveTag }, options.timeoutMs)
+    d.migratorRestored = `${liveTag} (exit ${r.code})`
+  }
+
+  // The migrator of the new image, before any replica: its failure touches none. Run as its compose
+  // service, recreated from the new config (not `compose run`): Compose recreates every dependent of
+  // a dependency it recreates, so a migrator container left on the old config would make the next
+  // plain `docker compose up -d` recreate all the replicas at once.
   if (migrator) {
     await steps.run('migrate', service, async (d) => {
       d.migrator = migrator
-      const r = await compose(
-        project,
-        ['run', '--rm', '--no-deps', '-T', migrator],
-        env,
-        options.timeoutMs + 120_000,
-      )
+      const r = await runMigrator(project, migrator, env, options.timeoutMs + 120_000)
       d.exitCode = r.code
       if (r.code !== 0) {
+        await restoreMigrator(d)
         throw new RolloutError(
           `the migrator ${migrator} of ${image} exited ${r.code}; no replica was touched`,
-          tail(`${r.stdout}\n${r.stderr}`, 30),
+          tail(r.output, 30),
         )
       }
-      d.output = tail(r.stdout, 3)
+      d.output = tail(r.output, 2)
     })
   }
 
-  // Start-first: N new containers from the new config beside the old ones.
+  // Start-first: N new containers from the new config beside the old ones. Not --no-deps: Compose
+  // (2.26) then leaves depends_on out of the config it hashes into each new container's label, and
+  // the next plain `docker compose up -d` would see every new replica as changed and recreate them
+  // all at once. Without it, the dependencies are only started if stopped (--no-recreate): PostgreSQL
+  // runs, and the one-shots (createdb, the migrator's compose container) run again and find nothing
+  // to do.
   const oldIds = new Set(old.map((c) => c.id))
   let fresh: Container[] = []
   const rollback = async (why: Error): Promise<never> => {
@@ -147,6 +165,7 @@ export async function rollOut(ctx: Context, service: string): Promise<Outcome> {
         await exec('docker', ['rm', '-f', ...current.map((c) => c.id)])
       }
       d.serving = old.map((c) => c.name)
+      await restoreMigrator(d)
     })
     throw new RolloutError(
       `${service}: ${why.message}; rolled back, the old replicas serve`,
@@ -155,11 +174,14 @@ export async function rollOut(ctx: Context, service: string): Promise<Outcome> {
   }
 
   try {
+    // A Ctrl-C while the migrator ran (it is left to finish: a migration is one transaction per file,
+    // under its lock) stops here, before a new replica starts.
+    if (ctx.signal.aborted) throw new RolloutError(`interrupted (${String(ctx.signal.reason)})`)
     const until = deadline()
     await steps.run('start', service, async (d) => {
       const r = await compose(
         project,
-        ['up', '-d', '--no-deps', '--no-recreate', '--scale', `${service}=${old.length + replicas}`, service],
+        ['up', '-d', '--no-recreate', '--scale', `${service}=${old.length + replicas}`, service],
         env,
       )
       fresh = (await containers(project.project, service)).filter((c) => !oldIds.has(c.id))
@@ -234,4 +256,32 @@ export async function rollOut(ctx: Context, service: string): Promise<Outcome> {
 async function runsImage(c: Container, imageId: string): Promise<boolean> {
   const r = await exec('docker', ['inspect', '--format', '{{.Image}}', c.id])
   return r.stdout.trim() === imageId
+}
+
+/** The tag of an image reference (`stack/api:1.4.0` -> 1.4.0), if it has one. */
+export function tagOf(ref: string | undefined): string | undefined {
+  const name = ref?.split('@')[0] ?? ''
+  const colon = name.lastIndexOf(':')
+  return colon > name.lastIndexOf('/') ? name.slice(colon + 1) : undefined
+}
+
+/**
+ * The migrator's compose service, recreated from the config `env` gives and run to its end (its
+ * dependencies are started if stopped: createdb runs again and finds the database there). Its exit
+ * code and its whole output.
+ */
+async function runMigrator(
+  project: Context['project'],
+  migrator: string,
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ code: number; output: string }> {
+  const up = await compose(project, ['up', '-d', '--force-recreate', migrator], env, timeoutMs)
+  if (up.code !== 0) return { code: up.code, output: `${up.stdout}\n${up.stderr}` }
+  const [c] = await containers(project.project, migrator)
+  if (!c) throw new RolloutError(`docker compose up ${migrator} left no container`)
+  const wait = await exec('docker', ['wait', c.id], {}, timeoutMs)
+  const logs = await exec('docker', ['logs', c.id])
+  const code = wait.code === 0 ? Number(wait.stdout.trim()) : wait.code
+  return { code, output: `${logs.stdout}\n${logs.stderr}` }
 }
