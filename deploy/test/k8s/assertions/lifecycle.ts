@@ -139,7 +139,8 @@ export function assertZeroDowntimeRollout(objects: readonly K8sObject[]): void {
       // The automatic stop of a rollout whose pods never become ready, stated, not left to the default.
       if (!spec?.progressDeadlineSeconds) problems.push(`${where(w)}: progressDeadlineSeconds is not set`)
       // `kubectl rollout undo` needs a previous ReplicaSet to go back to.
-      if (spec?.revisionHistoryLimit === 0) problems.push(`${where(w)}: revisionHistoryLimit 0 leaves nothing to undo to`)
+      if (spec?.revisionHistoryLimit === 0)
+        problems.push(`${where(w)}: revisionHistoryLimit 0 leaves nothing to undo to`)
     }
   })
 }
