@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process'
+import { type ChildProcess, execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -90,12 +90,13 @@ interface Run {
 }
 
 /** pnpm rollout, as an operator runs it, asynchronously: the load keeps its schedule meanwhile. */
-function rollout(args: string[]): Promise<Run> {
+function startRollout(args: string[]): { child: ChildProcess; result: Promise<Run> } {
   const proxyArgs = proxyName === 'traefik' ? [] : ['--proxy-url', `${target?.base}/health/ready`]
   const all = [rolloutCli, 'api', ...args, ...composeArgs.slice(1), ...proxyArgs]
   const t0 = performance.now()
-  return new Promise((done) => {
-    execFile(
+  let child: ChildProcess | undefined
+  const result = new Promise<Run>((done) => {
+    child = execFile(
       process.execPath,
       all,
       { env: env(), encoding: 'utf8', timeout: 400_000 },
@@ -109,7 +110,10 @@ function rollout(args: string[]): Promise<Run> {
       },
     )
   })
+  return { child: child as ChildProcess, result }
 }
+
+const rollout = (args: string[]) => startRollout(args).result
 
 /** Containers of the api service: id -> image. */
 function replicas(): Map<string, string> {
@@ -409,6 +413,45 @@ describe(`pnpm rollout under ${RATE} req/s through the proxy`, () => {
     expect(failed(samples)).toEqual([])
     expect(new Set(samples.map((s) => s.version))).toEqual(new Set([tags.v2]))
     expect(after.length).toBeGreaterThan(0)
+    expect(replicas()).toEqual(before)
+  })
+
+  it('one rollout at a time, and Ctrl-C before the drain rolls back: 0 failed requests, all v2', async () => {
+    const before = replicas()
+    load = startLoad(target as LoadTarget, RATE)
+    const first = startRollout(['--tag', tags.v3, '--timeout', '120'])
+    // Until its new replicas are started: the lock is held, the old replicas untouched.
+    let out = ''
+    first.child.stdout?.on('data', (d: string) => {
+      out += d
+    })
+    for (let i = 0; i < 240 && !out.includes('"step":"start"'); i++) await sleep(250)
+    expect(out).toContain('"step":"start"')
+    const second = await rollout(['--tag', tags.v2])
+    expect(second.code).toBe(1)
+    expect(second.stderr).toMatch(/FAILED: another rollout of project stack-rollout-\w+ is running \(pid \d+/)
+    first.child.kill('SIGINT')
+    const run = await first.result
+    await sleep(2000)
+    const samples = await load.stop()
+    load = undefined
+    figures['Ctrl-C during the health wait'] =
+      `exit ${run.code} after ${seconds(run.ms)}; ${summarize(samples).requests} requests, ${failed(samples).length} failed`
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(
+      /FAILED: api: interrupted \(SIGINT\)[^\n]*; rolled back, the old replicas serve/,
+    )
+    expect(run.steps.map((s) => s.step)).toEqual([
+      'plan',
+      'preflight',
+      'migrate',
+      'start',
+      'healthy',
+      'rollback',
+      'done',
+    ])
+    expect(failed(samples)).toEqual([])
+    expect(new Set(samples.map((s) => s.version))).toEqual(new Set([tags.v2]))
     expect(replicas()).toEqual(before)
   })
 
