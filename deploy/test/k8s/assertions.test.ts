@@ -44,7 +44,8 @@ const cases: Record<keyof typeof assertions, { fixture: string; message: RegExp 
   },
   assertZeroDowntimeRollout: {
     fixture: 'rollout-unsafe.yaml',
-    message: /maxUnavailable is unset \(25%\), not 0[\s\S]*minReadySeconds is not set/,
+    message:
+      /maxUnavailable is unset \(25%\), not 0[\s\S]*minReadySeconds is not set[\s\S]*progressDeadlineSeconds is not set[\s\S]*revisionHistoryLimit 0 leaves nothing to undo to/,
   },
   assertMigrationsBeforeApp: {
     fixture: 'migrations-missing.yaml',

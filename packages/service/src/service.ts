@@ -22,6 +22,7 @@ import readiness from './plugins/readiness.js'
 import requestLog from './plugins/request-log.js'
 import requireHost from './plugins/require-host.js'
 import security, { SECURITY_HEADERS } from './plugins/security.js'
+import version from './plugins/version.js'
 import { REQUEST_ID_HEADER, requestId } from './request-id.js'
 import { strictBodyValidators } from './validation.js'
 
@@ -100,6 +101,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   await app.register(jsonBody)
   await app.register(requestLog)
   await app.register(security, { corsOrigins: splitList(config.CORS_ORIGINS) })
+  await app.register(version, { version: config.SERVICE_VERSION })
   await app.register(requireHost)
   await app.register(pressure, { config })
   await app.register(auth, { config })

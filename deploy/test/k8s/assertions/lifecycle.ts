@@ -116,7 +116,10 @@ export function assertReadinessWithinDrainDelay(objects: readonly K8sObject[]): 
   })
 }
 
-/** Rollouts add a pod before removing one, and wait for it to prove itself. */
+/**
+ * Rollouts add a pod before removing one, wait for it to prove itself, stop at a deadline when it
+ * never does, and keep revisions to undo to: the guarantees `pnpm rollout` gives on Compose.
+ */
 export function assertZeroDowntimeRollout(objects: readonly K8sObject[]): void {
   check('the API must roll out without losing capacity', (problems) => {
     for (const w of appWorkloads(objects)) {
@@ -133,6 +136,11 @@ export function assertZeroDowntimeRollout(objects: readonly K8sObject[]): void {
         problems.push(`${where(w)}: maxSurge is 0, so a rollout with maxUnavailable 0 cannot start`)
       }
       if (!spec?.minReadySeconds) problems.push(`${where(w)}: minReadySeconds is not set`)
+      // The automatic stop of a rollout whose pods never become ready, stated, not left to the default.
+      if (!spec?.progressDeadlineSeconds) problems.push(`${where(w)}: progressDeadlineSeconds is not set`)
+      // `kubectl rollout undo` needs a previous ReplicaSet to go back to.
+      if (spec?.revisionHistoryLimit === 0)
+        problems.push(`${where(w)}: revisionHistoryLimit 0 leaves nothing to undo to`)
     }
   })
 }
