@@ -84,6 +84,9 @@ const env = dockerEnv({
       [`${envPrefix(a)}_REPLICAS`, String(REPLICAS)],
     ]),
   ),
+  // One client address sends every request: Traefik's per-IP rate limit is not under test here.
+  RATE_LIMIT_AVERAGE: '100000',
+  RATE_LIMIT_BURST: '100000',
   // Only used where a Traefik image exists: ports nobody else is likely to hold.
   HTTP_PORT: String(20_000 + (Number.parseInt(id, 16) % 20_000)),
   HTTPS_PORT: String(40_000 + (Number.parseInt(id, 16) % 20_000)),
