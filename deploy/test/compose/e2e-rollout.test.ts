@@ -1,10 +1,11 @@
-import { type ChildProcess, execFile, execFileSync } from 'node:child_process'
+import { type ChildProcess, execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { commitAll, copyRepository, removeRepository } from '@stack/testing/repository'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dockerCli } from './docker-cli.js'
 import { type Load, type LoadTarget, type Sample, startLoad, summarize } from './load.js'
 import { devFiles, dockerEnv, loadPlain, repoRoot } from './model.js'
 
@@ -46,43 +47,12 @@ let load: Load | undefined
 let copy: string | undefined
 let started = false
 
-function docker(args: string[], timeout = 120_000, input?: string): string {
-  try {
-    return execFileSync('docker', args, {
-      encoding: 'utf8',
-      env: env(),
-      timeout,
-      ...(input !== undefined ? { input } : {}),
-      stdio: [input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-      maxBuffer: 64 * 1024 * 1024,
-    })
-  } catch (error) {
-    const e = error as { stderr?: string; stdout?: string; message: string }
-    throw new Error(`docker ${args.slice(0, 6).join(' ')} failed:\n${e.stderr || e.stdout || e.message}`)
-  }
-}
-
-const composeArgs = [
-  'compose',
-  '-p',
+const { docker, compose, composeArgs, imagePresent } = dockerCli({
+  env,
   project,
-  '--project-directory',
-  repoRoot,
-  '--env-file',
-  '/dev/null',
-  '-f',
-  resolve(repoRoot, 'compose.yaml'),
-]
-const compose = (args: string[], timeout = 240_000) => docker([...composeArgs, ...args], timeout)
-
-function imagePresent(name: string): boolean {
-  try {
-    execFileSync('docker', ['image', 'inspect', name], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
+  files: ['compose.yaml'],
+  composeTimeoutMs: 240_000,
+})
 
 interface Run {
   code: number

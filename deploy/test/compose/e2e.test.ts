@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
@@ -9,6 +9,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type App, apps, envPrefix } from '../apps.js'
 import { appDefault, READY_PATH } from './assertions.js'
+import { dockerCli } from './docker-cli.js'
 import { devFiles, dockerEnv, loadPlain, repoRoot } from './model.js'
 
 // The stack from compose.yaml, from nothing, in Docker, for every service in apps/ (../apps.ts): build,
@@ -93,44 +94,9 @@ const env = dockerEnv({
 })
 const figures: Record<string, string> = {}
 const started = performance.now()
+const { docker, compose, imagePresent } = dockerCli({ env: () => env, project, files: ['compose.yaml'] })
 /** Decided when the file is collected, so the proxy suite can be left out; false without Docker. */
 const proxy = imagePresent(traefikImage)
-
-function docker(args: string[], timeout = 120_000): string {
-  try {
-    return execFileSync('docker', args, { encoding: 'utf8', env, timeout, stdio: ['ignore', 'pipe', 'pipe'] })
-  } catch (error) {
-    const e = error as { stderr?: string; stdout?: string; message: string }
-    throw new Error(`docker ${args.join(' ')} failed:\n${e.stderr || e.stdout || e.message}`)
-  }
-}
-
-function imagePresent(name: string): boolean {
-  try {
-    execFileSync('docker', ['image', 'inspect', name], { env, stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
-function compose(args: string[], timeout = 180_000): string {
-  return docker(
-    [
-      'compose',
-      '-p',
-      project,
-      '--project-directory',
-      repoRoot,
-      '--env-file',
-      '/dev/null',
-      '-f',
-      resolve(repoRoot, 'compose.yaml'),
-      ...args,
-    ],
-    timeout,
-  )
-}
 
 interface PsEntry {
   Name: string

@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { apps, envPrefix } from '../apps.js'
+import { dockerCli } from '../compose/docker-cli.js'
 import {
   devFiles,
   dockerAvailable,
@@ -11,7 +10,6 @@ import {
   loadPlain,
   monitoringEnv,
   monitoringFile,
-  repoRoot,
 } from '../compose/model.js'
 import { STREAM_LABELS } from './logs.js'
 
@@ -37,23 +35,11 @@ const env = dockerEnv({
   [`${envPrefix(api)}_REPLICAS`]: String(REPLICAS),
 })
 
-function docker(args: string[], timeout = 120_000): string {
-  try {
-    return execFileSync('docker', args, { encoding: 'utf8', env, timeout, stdio: ['ignore', 'pipe', 'pipe'] })
-  } catch (error) {
-    const e = error as { stderr?: string; stdout?: string; message: string }
-    throw new Error(`docker ${args.join(' ')} failed:\n${e.stderr || e.stdout || e.message}`)
-  }
-}
-
-function imagePresent(name: string): boolean {
-  try {
-    execFileSync('docker', ['image', 'inspect', name], { env, stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
+const { docker, compose, imagePresent } = dockerCli({
+  env: () => env,
+  project,
+  files: ['compose.yaml', monitoringFile],
+})
 
 /** Why the suite cannot run here, or undefined when it can. Decided when the file is collected. */
 function cannotRun(): string | undefined {
@@ -65,26 +51,6 @@ function cannotRun(): string | undefined {
 }
 const reason = cannotRun()
 if (reason) console.warn(`e2e-logs: NOT RUN (skipped, not passed): ${reason}`)
-
-function compose(args: string[], timeout = 180_000): string {
-  return docker(
-    [
-      'compose',
-      '-p',
-      project,
-      '--project-directory',
-      repoRoot,
-      '--env-file',
-      '/dev/null',
-      '-f',
-      resolve(repoRoot, 'compose.yaml'),
-      '-f',
-      resolve(repoRoot, monitoringFile),
-      ...args,
-    ],
-    timeout,
-  )
-}
 
 /** GET on Loki's HTTP API from a container on the monitoring network; the parsed JSON answer. */
 function loki<T>(path: string, params: Record<string, string> = {}): T {

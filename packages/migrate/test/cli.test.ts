@@ -6,7 +6,16 @@ import { createTestDatabase, freePort, type TestDatabase } from '@stack/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LOCK_KEY } from '../src/index.js'
-import { API_ROOT, migrationsWith, query, recorded, runCli, runPnpmMigrate, tables } from './helpers.js'
+import {
+  API_ROOT,
+  migrationsWith,
+  query,
+  recorded,
+  runCli,
+  runPnpmMigrate,
+  signalWhenRunning,
+  tables,
+} from './helpers.js'
 
 let database: TestDatabase
 beforeAll(async () => {
@@ -201,21 +210,10 @@ describe('stack-migrate CLI', () => {
         sql: 'create table slow_one (id int);\n--> statement-breakpoint\nselect pg_sleep(30);',
       },
     ])
-    const result = await runCli(['up'], { DATABASE_URL: database.url, MIGRATIONS_DIR: folder }, (child) => {
-      // Signal once the runner is inside the slow statement (once: ticks may overlap under load).
-      let signalled = false
-      const poll = setInterval(async () => {
-        const rows = await query<{ n: number }>(
-          database.url,
-          `select count(*)::int as n from pg_stat_activity where query like 'select pg_sleep(30)%'`,
-        )
-        if ((rows[0]?.n ?? 0) > 0 && !signalled) {
-          signalled = true
-          clearInterval(poll)
-          child.kill('SIGTERM')
-        }
-      }, 50)
-    })
+    // Signalled once the runner is inside the slow statement.
+    const result = await runCli(['up'], { DATABASE_URL: database.url, MIGRATIONS_DIR: folder }, (child) =>
+      signalWhenRunning(child, database.url, 'select pg_sleep(30)'),
+    )
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(/cancelled by signal; the running migration was rolled back/)
     expect(result.ms).toBeLessThan(10_000)

@@ -107,3 +107,27 @@ export async function tables(url: string): Promise<string[]> {
   )
   return rows.map((r) => r.t)
 }
+
+/**
+ * Sends `signal` to `child` once a session of `url` runs a query starting with `prefix`: the runner
+ * is then inside that statement. Once only: the polls may overlap on a loaded machine.
+ */
+export function signalWhenRunning(
+  child: ChildProcess,
+  url: string,
+  prefix: string,
+  signal: NodeJS.Signals = 'SIGTERM',
+) {
+  let signalled = false
+  const poll = setInterval(async () => {
+    const rows = await query<{ n: number }>(
+      url,
+      `select count(*)::int as n from pg_stat_activity where query like '${prefix.replace(/'/g, "''")}%'`,
+    )
+    if ((rows[0]?.n ?? 0) > 0 && !signalled) {
+      signalled = true
+      clearInterval(poll)
+      child.kill(signal)
+    }
+  }, 50)
+}

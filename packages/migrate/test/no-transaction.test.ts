@@ -1,7 +1,7 @@
 import { createTestDatabase, type TestDatabase } from '@stack/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { concurrentIndexName } from '../src/apply.js'
-import { migrationsWith, query, recorded, runCli } from './helpers.js'
+import { migrationsWith, query, recorded, runCli, signalWhenRunning } from './helpers.js'
 
 let database: TestDatabase
 beforeAll(async () => {
@@ -75,20 +75,9 @@ describe('a migration marked --! no-transaction', () => {
         },
       ])
       const env = { DATABASE_URL: own.url, MIGRATIONS_DIR: folder }
-      const stopped = await runCli(['up'], env, (child) => {
-        let signalled = false
-        const poll = setInterval(async () => {
-          const rows = await query<{ n: number }>(
-            own.url,
-            `select count(*)::int as n from pg_stat_activity where query like 'select pg_sleep(30)%'`,
-          )
-          if ((rows[0]?.n ?? 0) > 0 && !signalled) {
-            signalled = true
-            clearInterval(poll)
-            child.kill('SIGTERM')
-          }
-        }, 50)
-      })
+      const stopped = await runCli(['up'], env, (child) =>
+        signalWhenRunning(child, own.url, 'select pg_sleep(30)'),
+      )
       expect(stopped.code).toBe(1)
       expect(stopped.stderr).toContain(
         'cancelled by signal; migration 9510_items_half (no-transaction) stopped at statement 2 of 2: the 1 statement(s) before it stay applied, it is not recorded; rerun to continue',
