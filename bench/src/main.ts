@@ -31,18 +31,22 @@ else log('taskset not found: nothing is pinned')
 log(
   `${opts.durationS} s per run, ${opts.connections} connections, ${opts.warmupS} s warm-up; cores: load generator ${opts.loadgenCpus || 'any'}, server ${opts.serverCpus || 'any'}, PostgreSQL ${opts.pgCpus || 'any'}`,
 )
-log(`starting PostgreSQL and seeding ${opts.notes} notes`)
-const db = await startBenchDatabase({ notes: opts.notes, cpus: opts.pgCpus })
+// 4a's token's subject: it reads notes of its own, as many as the anonymous owner's that 4 reads.
+const SUBJECT = 'bench'
+log(`starting PostgreSQL and seeding ${opts.notes} notes, and as many of ${SUBJECT}'s`)
+const db = await startBenchDatabase({ notes: opts.notes, owner: SUBJECT, cpus: opts.pgCpus })
 log(`PostgreSQL ${db.version} (${db.server.backend}): ${db.placement}`)
 
 // Case 4a: case 4 with bearer tokens verified (an RS256 JWT against keys from a loopback issuer,
 // fetched once and cached), so that 4a - 4 is what verification costs a request.
 const AUDIENCE = 'bench'
 const issuer = opts.cases.includes('read-auth') ? await startTestIssuer({ audience: AUDIENCE }) : undefined
-const token = issuer ? await issuer.sign({ sub: 'bench', scope: 'notes:read' }, { expiresIn: 86_400 }) : ''
+const token = issuer ? await issuer.sign({ sub: SUBJECT, scope: 'notes:read' }, { expiresIn: 86_400 }) : ''
 const authEnv: Record<string, string> = issuer ? { AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: AUDIENCE } : {}
 
-const pickId = () => db.ids[Math.floor(Math.random() * db.ids.length)]
+const pick = (ids: string[]) => () => ids[Math.floor(Math.random() * ids.length)]
+const pickId = pick(db.ids)
+const pickOwnedId = pick(db.ownedIds)
 const noteBody = JSON.stringify({ title: 'bench note', body: 'x'.repeat(200) })
 const CASE_DEFS: Record<
   CaseName,
@@ -67,7 +71,7 @@ const CASE_DEFS: Record<
     n: '4a',
     label: 'API GET /v1/notes/:id, bearer token (RS256)',
     target: 'api',
-    request: { path: () => `/v1/notes/${pickId()}`, headers: { authorization: `Bearer ${token}` } },
+    request: { path: () => `/v1/notes/${pickOwnedId()}`, headers: { authorization: `Bearer ${token}` } },
     env: authEnv,
   },
   write: {

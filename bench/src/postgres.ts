@@ -9,7 +9,10 @@ export interface BenchDatabase {
   server: PostgresServer
   /** A migrated database of its own on `server`. */
   url: string
+  /** Notes with no owner: what the API reads with authentication off. */
   ids: string[]
+  /** As many notes of `owner`'s: what a token whose subject is `owner` reads (each caller its own). */
+  ownedIds: string[]
   /** How PostgreSQL was placed on the cores, in words. */
   placement: string
   version: string
@@ -20,17 +23,24 @@ export interface BenchDatabase {
  * PostgreSQL as the tests get it (a container when Docker answers, else embedded), a database
  * migrated by the real runner and `notes` rows to read. `cpus` pins the server when it can be.
  */
-export async function startBenchDatabase(options: { notes: number; cpus?: string; external?: boolean }) {
+export async function startBenchDatabase(options: {
+  notes: number
+  owner: string
+  cpus?: string
+  external?: boolean
+}) {
   const server = await startPostgres({ external: options.external ?? true })
   try {
     const database = await migratedDatabase(API_MIGRATIONS, runMigrations, { adminUrl: server.url })
     const ids = await seed(database.url, options.notes)
+    const ownedIds = await seed(database.url, options.notes, options.owner)
     const version = await query(database.url, 'show server_version')
     const placement = options.cpus ? pinPostgres(server, options.cpus) : 'not pinned (any core)'
     return {
       server,
       url: database.url,
       ids,
+      ownedIds,
       placement,
       version: String(version[0]?.server_version ?? '?'),
       destroy: () => server.destroy(),
@@ -41,17 +51,22 @@ export async function startBenchDatabase(options: { notes: number; cpus?: string
   }
 }
 
-/** Inserts `count` notes (~256-character bodies, one second apart) and returns their ids. */
-export async function seed(url: string, count: number): Promise<string[]> {
+/**
+ * Inserts `count` notes of `owner` (~256-character bodies, one second apart; no owner: the API's
+ * with authentication off) and returns the ids of all the notes `owner` has.
+ */
+export async function seed(url: string, count: number, owner: string | null = null): Promise<string[]> {
   await query(
     url,
-    `insert into notes (title, body, created_at, updated_at)
-     select 'note ' || g, repeat(md5(g::text), 8), now() - g * interval '1 second', now() - g * interval '1 second'
+    `insert into notes (title, body, owner, created_at, updated_at)
+     select 'note ' || g, repeat(md5(g::text), 8), $2::text, now() - g * interval '1 second', now() - g * interval '1 second'
      from generate_series(1, $1::int) g`,
-    [count],
+    [count, owner],
   )
   await query(url, 'analyze notes')
-  return (await query(url, 'select id from notes')).map((r) => String(r.id))
+  return (await query(url, 'select id from notes where owner is not distinct from $1', [owner])).map((r) =>
+    String(r.id),
+  )
 }
 
 export async function query(url: string, sql: string, params: unknown[] = []) {
