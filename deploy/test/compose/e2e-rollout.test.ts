@@ -29,6 +29,12 @@ const REPLICAS = 3
 const RATE = 200
 const rolloutCli = resolve(repoRoot, 'tooling/rollout/src/cli.ts')
 const apiServices = ['postgres', 'createdb-api', 'migrate-api', 'api']
+/** The API's committed migrations: v1 applies them, v2 adds one (9001), v4 a failing one (9002). */
+const committedMigrations = (
+  JSON.parse(readFileSync(resolve(repoRoot, 'apps/api/drizzle/meta/_journal.json'), 'utf8')) as {
+    entries: unknown[]
+  }
+).entries.length
 
 const ports = {
   HTTP_PORT: String(20_000 + (Number.parseInt(id, 16) % 20_000)),
@@ -174,7 +180,7 @@ function buildV2(): void {
   )
   const drizzle = resolve(copy, 'apps/api/drizzle')
   writeFileSync(
-    resolve(drizzle, '0001_rollout_pinned.sql'),
+    resolve(drizzle, '9001_rollout_pinned.sql'),
     'ALTER TABLE "notes" ADD COLUMN "pinned" boolean DEFAULT false NOT NULL;\n',
   )
   const journal = JSON.parse(readFileSync(resolve(drizzle, 'meta/_journal.json'), 'utf8')) as {
@@ -184,7 +190,7 @@ function buildV2(): void {
     idx: journal.entries.length,
     version: '7',
     when: Date.now(),
-    tag: '0001_rollout_pinned',
+    tag: '9001_rollout_pinned',
     breakpoints: true,
   })
   writeFileSync(resolve(drizzle, 'meta/_journal.json'), JSON.stringify(journal, null, 2))
@@ -226,8 +232,8 @@ beforeAll(() => {
     120_000,
     `FROM ${image(tags.v2)}
 USER root
-RUN printf 'ALTER TABLE "no_such_table" ADD COLUMN "x" integer;\\n' > drizzle/0002_rollout_broken.sql \\
- && node -e "const fs = require('fs'); const f = 'drizzle/meta/_journal.json'; const j = JSON.parse(fs.readFileSync(f)); j.entries.push({ idx: j.entries.length, version: '7', when: Date.now(), tag: '0002_rollout_broken', breakpoints: true }); fs.writeFileSync(f, JSON.stringify(j))"
+RUN printf 'ALTER TABLE "no_such_table" ADD COLUMN "x" integer;\\n' > drizzle/9002_rollout_broken.sql \\
+ && node -e "const fs = require('fs'); const f = 'drizzle/meta/_journal.json'; const j = JSON.parse(fs.readFileSync(f)); j.entries.push({ idx: j.entries.length, version: '7', when: Date.now(), tag: '9002_rollout_broken', breakpoints: true }); fs.writeFileSync(f, JSON.stringify(j))"
 USER node
 `,
   )
@@ -345,8 +351,8 @@ describe(`pnpm rollout under ${RATE} req/s through the proxy`, () => {
     expect([...now.values()]).toEqual(Array(REPLICAS).fill(image(tags.v2)))
     expect([...now.keys()].some((c) => before.has(c))).toBe(false)
     const migrations = psql('select hash from drizzle.__drizzle_migrations')
-    expect(migrations).toHaveLength(2)
-    expect(new Set(migrations).size).toBe(2)
+    expect(migrations).toHaveLength(committedMigrations + 1)
+    expect(new Set(migrations).size).toBe(committedMigrations + 1)
     expect(
       psql(
         "select count(*) from information_schema.columns where table_name = 'notes' and column_name = 'pinned'",
@@ -358,7 +364,9 @@ describe(`pnpm rollout under ${RATE} req/s through the proxy`, () => {
     const before = replicas()
     compose(['up', '-d', '--wait', ...apiServices])
     expect(replicas()).toEqual(before)
-    expect(psql('select count(*) from drizzle.__drizzle_migrations')).toEqual(['2'])
+    expect(psql('select count(*) from drizzle.__drizzle_migrations')).toEqual([
+      String(committedMigrations + 1),
+    ])
   })
 
   it('v2 -> v3 whose replicas never become ready: rolled back, 0 failed requests, all v2, exit 1 naming why', async () => {
@@ -440,7 +448,9 @@ describe(`pnpm rollout under ${RATE} req/s through the proxy`, () => {
     expect(failed(samples)).toEqual([])
     expect(new Set(samples.map((s) => s.version))).toEqual(new Set([tags.v2]))
     expect(replicas()).toEqual(before)
-    expect(psql('select count(*) from drizzle.__drizzle_migrations')).toEqual(['2'])
+    expect(psql('select count(*) from drizzle.__drizzle_migrations')).toEqual([
+      String(committedMigrations + 1),
+    ])
     // The failed rollouts left the migrator's compose container on the live release: a plain up
     // still recreates nothing (Compose recreates the dependents of a dependency it recreates).
     compose(['up', '-d', '--wait', ...apiServices])
