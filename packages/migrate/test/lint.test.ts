@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -16,12 +16,16 @@ const lint = (folder: string) => runCli(['lint'], { MIGRATIONS_DIR: folder })
 const migrationsWith = (extra: { tag: string; sql: string }[]) =>
   withMigrations(extra, join(API_ROOT, 'drizzle'))
 const NO_TX = '--! no-transaction\n'
+/** How many migrations the API has committed: the fixtures below add one to them. */
+const API_MIGRATIONS = (
+  JSON.parse(readFileSync(join(API_ROOT, 'drizzle/meta/_journal.json'), 'utf8')) as { entries: unknown[] }
+).entries.length
 
 describe('stack-migrate lint', () => {
   it("passes on the API's committed migrations (./drizzle of its package root, as `up` finds them)", async () => {
     const result = await runCli(['lint'], {}, undefined, API_ROOT)
     expect(result.stderr).toBe('')
-    expect(result.stdout).toContain('lint passed: 1 migration(s)')
+    expect(result.stdout).toContain(`lint passed: ${API_MIGRATIONS} migration(s)`)
     expect(result.code).toBe(0)
   })
 
@@ -41,7 +45,7 @@ describe('stack-migrate lint', () => {
     const result = await lint(folder)
     expect(result.stdout).toContain('require-concurrent-index-creation')
     expect(result.stdout).toContain('0001_notes_title_idx.sql')
-    expect(result.stdout).toContain('lint FAILED: 2 migration(s)')
+    expect(result.stdout).toContain(`lint FAILED: ${API_MIGRATIONS + 1} migration(s)`)
     expect(result.code).toBe(1)
   })
 
@@ -60,7 +64,7 @@ describe('stack-migrate lint', () => {
       '--> statement-breakpoint\n' +
       'DROP INDEX CONCURRENTLY IF EXISTS "notes_created_at_id_idx";'
     const outside = await lint(migrationsWith([{ tag: '0001_notes_title_idx', sql: NO_TX + sql }]))
-    expect(outside.stdout).toContain('lint passed: 2 migration(s)')
+    expect(outside.stdout).toContain(`lint passed: ${API_MIGRATIONS + 1} migration(s)`)
     expect(outside.code).toBe(0)
 
     // The runner would run this one inside a transaction, where PostgreSQL refuses CONCURRENTLY.
@@ -101,7 +105,9 @@ describe('stack-migrate lint', () => {
 describe('stack-migrate --workspace lint (the root’s `pnpm migrate lint`)', () => {
   it('`pnpm migrate lint` at the root lints every service and passes on the committed migrations', async () => {
     const result = await runPnpmAtRoot(['migrate', 'lint'])
-    expect(result.stdout).toContain(`lint passed: 1 migration(s) in ${join(API_ROOT, 'drizzle')}`)
+    expect(result.stdout).toContain(
+      `lint passed: ${API_MIGRATIONS} migration(s) in ${join(API_ROOT, 'drizzle')}`,
+    )
     expect(result.stdout).toMatch(/lint passed for \d+ service\(s\)/)
     expect(result.code).toBe(0)
   })
@@ -119,7 +125,9 @@ describe('stack-migrate --workspace lint (the root’s `pnpm migrate lint`)', ()
       cpSync(flagged, join(root, 'apps/flagged/drizzle'), { recursive: true })
       mkdirSync(join(root, 'apps/no-database/src'), { recursive: true })
       const result = await runCli(['--workspace', 'lint'], {}, undefined, root)
-      expect(result.stdout).toContain(`lint passed: 1 migration(s) in ${join(root, 'apps/clean/drizzle')}`)
+      expect(result.stdout).toContain(
+        `lint passed: ${API_MIGRATIONS} migration(s) in ${join(root, 'apps/clean/drizzle')}`,
+      )
       expect(result.stdout).toContain('require-concurrent-index-creation')
       expect(result.stderr).toContain(
         `lint FAILED in 1 of 2 service(s): ${join(root, 'apps/flagged/drizzle')}`,
