@@ -6,14 +6,19 @@ import { childEnv, loadConfig } from '@stack/config'
 import { runMigrations } from '@stack/migrate'
 import { type DevApp, findApp } from './app.ts'
 import { type DevDatabase, startDevDatabase } from './database.ts'
+import { loadOrCreateDevKey } from './dev-key.ts'
+import { type DevIssuer, startDevIssuer } from './issuer.ts'
 import { type Addresses, prettyLines } from './pretty.ts'
 import { devVars } from './vars.ts'
 
 // `pnpm dev [name]` (default: api): the app in apps/<name> for a person at a terminal. It builds
 // what the app imports, starts a real PostgreSQL 18 when the app has migrations and no DATABASE_URL
 // is given (its data kept under .data/), runs the app's own migrations, then runs the app in watch
-// mode, on loopback, with its log lines made readable and one line with its URLs. Ctrl-C stops the
-// app, then the database; the data stays for next time.
+// mode, on loopback, with its log lines made readable and one line with its URLs. Authentication is
+// on, as in production: unless AUTH_ISSUER names a real provider, a development issuer (its key
+// kept under .data/dev-issuer) serves discovery and keys on loopback, the app's audience is its
+// name, and `pnpm run token` signs tokens for it. Ctrl-C stops the app, then the issuer and the
+// database; the data and the key stay for next time.
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 const log = (msg: string) => process.stdout.write(`[dev] ${msg}\n`)
@@ -38,6 +43,25 @@ await run('pnpm', [
   `--filter=${app.packageName}^...`,
   '--output-logs=errors-only',
 ])
+
+let issuer: DevIssuer | undefined
+const authEnv: Record<string, string> = {}
+let keyNote = ''
+if (!config.AUTH_ISSUER) {
+  // Before the database: a port in use fails here, with nothing else started yet.
+  try {
+    const { key, created } = await loadOrCreateDevKey(resolve(root, config.DEV_ISSUER_DIR))
+    issuer = await startDevIssuer({ key, port: config.DEV_ISSUER_PORT })
+    keyNote = created ? 'created in' : 'from'
+  } catch (error) {
+    process.stderr.write(`dev: ${(error as Error).message}\n`)
+    process.exit(1)
+  }
+  authEnv.AUTH_ISSUER = issuer.issuer
+  // The service's name, as a real provider's audience would be (apps' compose files say the same).
+  authEnv.AUTH_AUDIENCE = name
+  log(`development issuer ${issuer.issuer} (key ${keyNote} ${config.DEV_ISSUER_DIR}/key.json)`)
+}
 
 let database: DevDatabase | undefined
 let url = config.DATABASE_URL
@@ -71,7 +95,12 @@ const child = spawn(process.execPath, [tsx, 'watch', '--clear-screen=false', 'sr
   cwd: app.dir,
   stdio: ['ignore', 'pipe', 'inherit'],
   detached: true,
-  env: childEnv({ HOST: config.HOST, SHUTDOWN_DELAY_MS: '0', ...(url ? { DATABASE_URL: url } : {}) }),
+  env: childEnv({
+    HOST: config.HOST,
+    SHUTDOWN_DELAY_MS: '0',
+    ...(url ? { DATABASE_URL: url } : {}),
+    ...authEnv,
+  }),
 })
 
 let announced = false
@@ -85,6 +114,15 @@ const announce = (addresses: Addresses) => {
     `database ${url ? withoutPassword(url) : 'none'}`,
   ]
   log(parts.join('  ·  '))
+  if (issuer) {
+    const aud = name === 'api' ? '' : ` --aud ${name}`
+    log(
+      `auth on: a token for ${name} with \`pnpm -s run token${aud}\` (--sub, --scope, --ttl), e.g.\n` +
+        `      curl -H "Authorization: Bearer $(pnpm -s run token${aud})" ${addresses.api}/`,
+    )
+  } else {
+    log(`auth on: tokens from ${config.AUTH_ISSUER}`)
+  }
 }
 const pretty = prettyLines({
   colorize: process.stdout.isTTY === true,
@@ -98,6 +136,7 @@ async function stop(code: number) {
   if (stopping) return
   stopping = true
   await stopGroup(child)
+  await issuer?.close()
   if (database) {
     await database.stop()
     log(`PostgreSQL stopped; data kept in ${config.DEV_DATA_DIR}`)

@@ -1,14 +1,30 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import net from 'node:net'
 import { networkInterfaces, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createTestDatabase, freePort, spawnServer, type TestDatabase, waitForStatus } from '@stack/testing'
+import {
+  createTestDatabase,
+  freePort,
+  request,
+  spawnServer,
+  type TestDatabase,
+  waitForStatus,
+} from '@stack/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 // `pnpm dev` as a person runs it: the real runner, the real API in watch mode, a real database.
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url))
+const TOKEN = fileURLToPath(new URL('../src/token.ts', import.meta.url))
+
+/** `pnpm run token` as the runner's issuer variables see it: its stdout, the token. */
+function token(env: Record<string, string>, args: string[] = []): string {
+  return execFileSync(process.execPath, [TOKEN, ...args], { env: { ...env, PATH: process.env.PATH ?? '' } })
+    .toString()
+    .trim()
+}
 
 let database: TestDatabase
 beforeAll(async () => {
@@ -36,10 +52,18 @@ function refused(host: string, port: number): Promise<boolean> {
 }
 
 describe('pnpm dev', () => {
-  it('with no DATABASE_URL: its own PostgreSQL, the API on loopback, readable logs, one line of URLs; Ctrl-C stops all', async () => {
+  it('with no DATABASE_URL: its own PostgreSQL and development issuer, the API on loopback with auth on, readable logs, one line of URLs; Ctrl-C stops all', async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), 'stack-dev-')), 'postgres')
+    const issuerDir = join(dirname(dataDir), 'dev-issuer')
     const pgPort = await freePort()
-    const env = { HOME: process.env.HOME ?? '', DEV_DATA_DIR: dataDir, DEV_DATABASE_PORT: String(pgPort) }
+    const issuerPort = await freePort()
+    const issuerEnv = { DEV_ISSUER_DIR: issuerDir, DEV_ISSUER_PORT: String(issuerPort) }
+    const env = {
+      HOME: process.env.HOME ?? '',
+      DEV_DATA_DIR: dataDir,
+      DEV_DATABASE_PORT: String(pgPort),
+      ...issuerEnv,
+    }
     // HOST unset (empty reads as unset), as in a person's shell: loopback must be the runner's default.
     const dev = await spawnServer({ command: [process.execPath, MAIN, 'api'], env: { ...env, HOST: '' } })
     try {
@@ -50,8 +74,37 @@ describe('pnpm dev', () => {
           `database postgres://postgres@127.0.0.1:${pgPort}/api`,
       )
 
-      // The runner ran the API's migrations: the notes table is there.
-      await waitForStatus(`${api}/v1/notes?limit=1`, 200)
+      // Auth is on: the development issuer's discovery and keys on loopback, its key kept 0600.
+      const issuer = `http://127.0.0.1:${issuerPort}`
+      expect(dev.output()).toContain(
+        `[dev] development issuer ${issuer} (key created in ${issuerDir}/key.json)`,
+      )
+      expect(dev.output()).toContain(`curl -H "Authorization: Bearer $(pnpm -s run token)" ${api}/`)
+      expect(statSync(join(issuerDir, 'key.json')).mode & 0o777).toBe(0o600)
+      const discovery = JSON.parse(
+        (await waitForStatus(`${issuer}/.well-known/openid-configuration`, 200)).body,
+      )
+      expect(discovery).toMatchObject({ issuer, jwks_uri: `${issuer}/jwks` })
+      const { keys } = JSON.parse((await waitForStatus(`${issuer}/jwks`, 200)).body) as {
+        keys: { d?: string }[]
+      }
+      expect(keys).toHaveLength(1)
+      expect(keys[0]?.d).toBeUndefined()
+
+      // No token: 401. A token from `pnpm run token`: the runner ran the API's migrations, the notes table is there.
+      const unauthenticated = await waitForStatus(`${api}/v1/notes?limit=1`, 401)
+      expect(unauthenticated.headers['www-authenticate']).toBe('Bearer')
+      const bearer = { authorization: `Bearer ${token(issuerEnv)}` }
+      await waitForStatus(`${api}/v1/notes?limit=1`, 200, { headers: bearer })
+      // Scopes are the ones asked for: read-only cannot write.
+      const readOnly = { authorization: `Bearer ${token(issuerEnv, ['--scope', 'notes:read'])}` }
+      await waitForStatus(`${api}/v1/notes?limit=1`, 200, { headers: readOnly })
+      const created = await request(`${api}/v1/notes`, {
+        method: 'POST',
+        headers: { ...readOnly, 'content-type': 'application/json' },
+        body: JSON.stringify({ title: 'read-only', body: 'no' }),
+      })
+      expect(created.status).toBe(403)
       expect((await waitForStatus(`${api}/openapi.json`, 200)).body).toContain('"openapi":"3.1')
       await waitForStatus(`http://127.0.0.1:${dev.metricsPort}/metrics`, 200)
       const outside = outsideAddresses()
@@ -75,12 +128,18 @@ describe('pnpm dev', () => {
       expect(dev.output()).toMatch(/^\[dev\] PostgreSQL stopped; data kept in /m)
       expect(await refused('127.0.0.1', dev.port)).toBe(true)
       expect(await refused('127.0.0.1', pgPort)).toBe(true)
+      expect(await refused('127.0.0.1', issuerPort)).toBe(true)
+      const key = readFileSync(join(issuerDir, 'key.json'), 'utf8')
 
-      // The next run finds the data where it left it: nothing to initialise, nothing to migrate.
+      // The next run finds the data where it left it: nothing to initialise, nothing to migrate; the
+      // same key, so a token from before the restart still works.
       const again = await spawnServer({ command: [process.execPath, MAIN, 'api'], env: { ...env, HOST: '' } })
       try {
         await again.waitForOutput(/^\[dev\] api .*$/m, 300_000)
         expect(again.output()).toMatch(/^\[dev\] migrations: 0 applied, [1-9]\d* already there$/m)
+        expect(again.output()).toContain(`(key from ${issuerDir}/key.json)`)
+        expect(readFileSync(join(issuerDir, 'key.json'), 'utf8')).toBe(key)
+        await waitForStatus(`http://127.0.0.1:${again.port}/v1/notes?limit=1`, 200, { headers: bearer })
         again.signal('SIGINT')
         expect((await again.exited).code).toBe(0)
       } finally {
@@ -94,20 +153,25 @@ describe('pnpm dev', () => {
   })
 
   it("with DATABASE_URL: that database, migrated, is the app's", async () => {
+    const issuerDir = mkdtempSync(join(tmpdir(), 'stack-dev-issuer-'))
+    const issuerEnv = { DEV_ISSUER_DIR: issuerDir, DEV_ISSUER_PORT: String(await freePort()) }
     const dev = await spawnServer({
       command: [process.execPath, MAIN, 'api'],
-      env: { HOME: process.env.HOME ?? '', DATABASE_URL: database.url },
+      env: { HOME: process.env.HOME ?? '', DATABASE_URL: database.url, ...issuerEnv },
     })
     try {
       const [line] = await dev.waitForOutput(/^\[dev\] api .*$/m, 300_000)
       const shown = new URL(database.url)
       shown.password = ''
       expect(line).toContain(`  ·  database ${shown}`)
-      await waitForStatus(`http://127.0.0.1:${dev.port}/v1/notes?limit=1`, 200)
+      await waitForStatus(`http://127.0.0.1:${dev.port}/v1/notes?limit=1`, 200, {
+        headers: { authorization: `Bearer ${token(issuerEnv)}` },
+      })
       dev.signal('SIGINT')
       expect((await dev.exited).code).toBe(0)
     } finally {
       await dev.stop('SIGINT', 60_000)
+      rmSync(issuerDir, { recursive: true, force: true })
     }
   })
 
