@@ -606,6 +606,29 @@ export const productionSecrets: Check = (ctx) =>
       : [`secret ${name}: ${path} is inside the repository (a committed development value); set SECRETS_DIR`]
   })
 
+/**
+ * Production: every routed service verifies bearer tokens from a real provider: AUTH_ISSUER an
+ * https URL that is not a loopback or .localhost name (`pnpm dev`'s development issuer is
+ * http://127.0.0.1:…), and an audience.
+ */
+export const productionAuth: Check = (ctx) =>
+  routed(ctx).flatMap((s) => {
+    const issuer = s.environment.AUTH_ISSUER ?? ''
+    const problems: string[] = []
+    let url: URL | undefined
+    try {
+      url = new URL(issuer)
+    } catch {}
+    if (!url)
+      problems.push(
+        `${s.name}: AUTH_ISSUER is ${issuer === '' ? 'unset' : `"${issuer}"`}: authentication is off`,
+      )
+    else if (url.protocol !== 'https:' || /^(localhost|127\.|\[::1\])|\.localhost$/.test(url.hostname))
+      problems.push(`${s.name}: AUTH_ISSUER ${issuer} is not a real provider's (https, a public name)`)
+    if (!s.environment.AUTH_AUDIENCE) problems.push(`${s.name}: AUTH_AUDIENCE is unset`)
+    return problems
+  })
+
 /** Static flags, the dynamic file and the labels use documented Traefik keys only. */
 export const traefikKeys: Check = (ctx) => {
   const problems: string[] = []
@@ -772,4 +795,7 @@ export const CHECKS = {
   rateLimited,
 } satisfies Record<string, Check>
 
-export const PRODUCTION_CHECKS = { productionTls, productionSecrets } satisfies Record<string, Check>
+export const PRODUCTION_CHECKS = { productionTls, productionSecrets, productionAuth } satisfies Record<
+  string,
+  Check
+>

@@ -15,9 +15,13 @@ export const devFiles = ['compose.yaml']
 export const prodFiles = ['compose.yaml', 'compose.prod.yaml']
 /**
  * What compose.prod.yaml requires from the environment: PUBLIC_DOMAIN (each service is then
- * <name>.<PUBLIC_DOMAIN> unless <NAME>_HOST says otherwise) and ACME_EMAIL.
+ * <name>.<PUBLIC_DOMAIN> unless <NAME>_HOST says otherwise), ACME_EMAIL and AUTH_ISSUER.
  */
-export const prodEnv: Env = { PUBLIC_DOMAIN: 'example.test', ACME_EMAIL: 'ops@example.test' }
+export const prodEnv: Env = {
+  PUBLIC_DOMAIN: 'example.test',
+  ACME_EMAIL: 'ops@example.test',
+  AUTH_ISSUER: 'https://id.example.test/realms/main',
+}
 
 export type Env = Record<string, string>
 

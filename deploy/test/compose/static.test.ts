@@ -83,6 +83,13 @@ describe.each(models)('%s', (label, load) => {
       )
     })
 
+    it('leaves authentication off (AUTH_ISSUER empty), which the production check refuses; each audience is its name', () => {
+      expect(PRODUCTION_CHECKS.productionAuth(ctx)).toEqual(
+        apps.map((a) => `${a.name}: AUTH_ISSUER is unset: authentication is off`),
+      )
+      for (const app of apps) expect(ctx.compose.services[app.name]?.environment.AUTH_AUDIENCE).toBe(app.name)
+    })
+
     it('relies on the default certificate and a .localhost name, which the production check refuses', () => {
       expect([...PRODUCTION_CHECKS.productionTls(ctx)].sort()).toEqual(
         apps
@@ -133,6 +140,30 @@ describe('loading', () => {
     expect(PRODUCTION_CHECKS.productionTls(named)).toEqual([])
   })
 
+  it('refuses production without AUTH_ISSUER; every service gets it, with its own name as the audience', () => {
+    expect(() => loadPlain(prodFiles, without('AUTH_ISSUER'))).toThrow(
+      /required variable AUTH_ISSUER is missing a value: set AUTH_ISSUER to your identity provider's issuer URL/,
+    )
+    expect(() => loadPlain(prodFiles, { ...prodEnv, AUTH_ISSUER: '' })).toThrow(
+      /AUTH_ISSUER is missing a value/,
+    )
+    const ctx = context(loadPlain(prodFiles, prodEnv))
+    for (const app of apps) {
+      expect(ctx.compose.services[app.name]?.environment).toMatchObject({
+        AUTH_ISSUER: prodEnv.AUTH_ISSUER,
+        AUTH_AUDIENCE: app.name,
+      })
+    }
+    // The development issuer's address is not a provider production accepts.
+    const dev = context(loadPlain(prodFiles, { ...prodEnv, AUTH_ISSUER: 'http://127.0.0.1:54330' }))
+    expect(PRODUCTION_CHECKS.productionAuth(dev)).toEqual(
+      apps.map(
+        (a) =>
+          `${a.name}: AUTH_ISSUER http://127.0.0.1:54330 is not a real provider's (https, a public name)`,
+      ),
+    )
+  })
+
   it('refuses production without SECRETS_DIR instead of using the committed development secrets', () => {
     expect(() => loadPlain(prodFiles, without('SECRETS_DIR'))).toThrow(
       /required variable SECRETS_DIR is missing a value: set SECRETS_DIR/,
@@ -176,6 +207,9 @@ describe('loading', () => {
     )
     expect(() => loadWithDocker(prodFiles, without('SECRETS_DIR'))).toThrow(
       /SECRETS_DIR is missing a value: set SECRETS_DIR/,
+    )
+    expect(() => loadWithDocker(prodFiles, without('AUTH_ISSUER'))).toThrow(
+      /AUTH_ISSUER is missing a value: set AUTH_ISSUER to your identity provider's issuer URL/,
     )
     expect(() => loadWithDocker([...devFiles, monitoringFile])).toThrow(
       /GRAFANA_HOST is missing a value: set GRAFANA_HOST/,
@@ -451,6 +485,15 @@ const broken: [keyof typeof CHECKS | keyof typeof PRODUCTION_CHECKS, string, str
     'empty-services-404.yaml',
     [
       'traefik: providers.docker.allowEmptyServices is not true, so when every replica of api is unhealthy its router disappears and clients get 404 instead of 503',
+    ],
+  ],
+  [
+    'productionAuth',
+    'prod-auth-off.yaml',
+    [
+      'open: AUTH_ISSUER is unset: authentication is off',
+      "laptop: AUTH_ISSUER http://127.0.0.1:54330 is not a real provider's (https, a public name)",
+      'nameless: AUTH_AUDIENCE is unset',
     ],
   ],
   [

@@ -58,6 +58,7 @@ const stacks = {
       ...monitoringEnv,
       PUBLIC_DOMAIN: 'example.com',
       ACME_EMAIL: 'ops@example.com',
+      AUTH_ISSUER: 'https://id.example.com/realms/main',
       SECRETS_DIR: secretsDir.dir,
     }),
 }
