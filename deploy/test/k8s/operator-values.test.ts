@@ -1,7 +1,13 @@
+import { authVars, loadConfig } from '@stack/config'
 import { describe, expect, it } from 'vitest'
 import { apps } from '../apps.js'
 import { loadFixture, renderOverlay } from './objects.js'
-import { acmeEmailProblems, productionImageProblems, registryOf } from './operator-values.js'
+import {
+  acmeEmailProblems,
+  productionAuthProblems,
+  productionImageProblems,
+  registryOf,
+} from './operator-values.js'
 import { loadTraefikValues } from './traefik.js'
 
 // The committed configuration carries marked placeholders for what only the operator knows; these
@@ -58,5 +64,80 @@ describe("the ACME e-mail in Traefik's Helm values", () => {
     expect(acmeEmailProblems(withEmail('ops'))).toEqual([
       'certificatesResolvers.le.acme.email "ops" is not an address',
     ])
+  })
+})
+
+describe('the identity provider of the prod overlay', () => {
+  const objects = renderOverlay('prod')
+  const replace = (issuer: string) =>
+    JSON.parse(
+      JSON.stringify(objects).replaceAll('change-me-to-your-identity-provider-issuer-url', issuer),
+    ) as typeof objects
+
+  it('is a marked placeholder for every service, which the check refuses (and the service, at start: not a URL)', () => {
+    expect(productionAuthProblems(objects).sort()).toEqual(
+      apps.map(
+        (a) =>
+          `deployment/${a.name}: AUTH_ISSUER change-me-to-your-identity-provider-issuer-url is a placeholder, not a provider's https issuer URL; set it in the overlay's auth ConfigMap`,
+      ),
+    )
+  })
+
+  it('the placeholder stops every service at start: the same configuration check the service runs', () => {
+    const configMap = objects.find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('auth-'),
+    ) as unknown as {
+      data: Record<string, string>
+    }
+    expect(() => loadConfig(authVars, { ...configMap.data, AUTH_AUDIENCE: 'api' })).toThrow(
+      'invalid configuration: AUTH_ISSUER must be a URL starting with https:// or http://',
+    )
+  })
+
+  it("with a provider's issuer in the ConfigMap it passes; each service's audience is its own name", () => {
+    const set = replace('https://keycloak.acme.io/realms/main')
+    expect(productionAuthProblems(set)).toEqual([])
+    for (const app of apps) {
+      const deployment = set.find(
+        (o) => o.kind === 'Deployment' && o.metadata.name === app.name,
+      ) as unknown as {
+        metadata: { labels: Record<string, string> }
+        spec: {
+          template: {
+            metadata: { labels: Record<string, string> }
+            spec: { containers: { env: unknown[] }[] }
+          }
+        }
+      }
+      expect(deployment.spec.template.metadata.labels['app.kubernetes.io/name']).toBe(app.name)
+      expect(deployment.spec.template.spec.containers[0]?.env).toContainEqual({
+        name: 'AUTH_AUDIENCE',
+        valueFrom: { fieldRef: { fieldPath: "metadata.labels['app.kubernetes.io/name']" } },
+      })
+    }
+  })
+
+  it("refuses pnpm dev's loopback issuer, plain http and an empty value", () => {
+    for (const issuer of [
+      'http://127.0.0.1:54330',
+      'http://keycloak.acme.io/realms/main',
+      'https://id.example.com/',
+    ]) {
+      expect(productionAuthProblems(replace(issuer))).toHaveLength(apps.length)
+    }
+    expect(productionAuthProblems(replace('')).sort()).toEqual(
+      apps.map((a) => `deployment/${a.name}: AUTH_ISSUER is not set: authentication is off`),
+    )
+  })
+
+  it('the dev overlay has none: authentication off there, as in development compose', () => {
+    expect(productionAuthProblems(renderOverlay('dev')).sort()).toEqual(
+      apps
+        .flatMap((a) => [
+          `deployment/${a.name}: AUTH_ISSUER is not set: authentication is off`,
+          `deployment/${a.name}: AUTH_AUDIENCE is not set`,
+        ])
+        .sort(),
+    )
   })
 })

@@ -57,3 +57,48 @@ export function acmeEmailProblems(values: Record<string, unknown>): string[] {
       : []
   })
 }
+
+/**
+ * Every service's container verifies tokens from a real provider: AUTH_ISSUER (its env, or a
+ * ConfigMap it takes envFrom) an https URL on a name that is not reserved (the placeholder, `pnpm
+ * dev`'s loopback issuer), and an AUTH_AUDIENCE.
+ */
+export function productionAuthProblems(objects: readonly K8sObject[]): string[] {
+  const configMaps = new Map(
+    objects
+      .filter((o) => o.kind === 'ConfigMap')
+      .map((o) => [
+        o.metadata.name,
+        ((o as { data?: Record<string, string> }).data ?? {}) as Record<string, string>,
+      ]),
+  )
+  const problems: string[] = []
+  for (const w of workloads(objects)) {
+    const container = containers(w)[0]
+    if (!container || !appOfImage(container.image ?? '')) continue
+    const where = `${w.object.kind.toLowerCase()}/${w.object.metadata.name}`
+    const fromMaps = Object.assign(
+      {},
+      ...(container.envFrom ?? []).map((e) => configMaps.get(e.configMapRef?.name ?? '') ?? {}),
+    ) as Record<string, string>
+    const env = new Map((container.env ?? []).map((e) => [e.name, e]))
+    const issuer = env.get('AUTH_ISSUER')?.value ?? fromMaps.AUTH_ISSUER
+    const audience = env.get('AUTH_AUDIENCE') ?? fromMaps.AUTH_AUDIENCE
+    let url: URL | undefined
+    try {
+      url = issuer ? new URL(issuer) : undefined
+    } catch {}
+    if (!issuer) problems.push(`${where}: AUTH_ISSUER is not set: authentication is off`)
+    else if (
+      !url ||
+      url.protocol !== 'https:' ||
+      RESERVED.test(url.hostname) ||
+      /^(127\.|\[::1\])/.test(url.hostname)
+    )
+      problems.push(
+        `${where}: AUTH_ISSUER ${issuer} is a placeholder, not a provider's https issuer URL; set it in the overlay's auth ConfigMap`,
+      )
+    if (!audience) problems.push(`${where}: AUTH_AUDIENCE is not set`)
+  }
+  return problems
+}
