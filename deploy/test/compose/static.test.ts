@@ -150,7 +150,7 @@ describe('loading', () => {
     const ctx = context(loadPlain(prodFiles, prodEnv))
     for (const app of apps) {
       expect(ctx.compose.services[app.name]?.environment).toMatchObject({
-        AUTH_ISSUER: prodEnv.AUTH_ISSUER,
+        AUTH_ISSUER: prodHosts.AUTH_ISSUER,
         AUTH_AUDIENCE: app.name,
       })
     }

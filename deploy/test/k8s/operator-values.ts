@@ -90,8 +90,7 @@ export function productionAuthProblems(objects: readonly K8sObject[]): string[] 
     } catch {}
     if (!issuer) problems.push(`${where}: AUTH_ISSUER is not set: authentication is off`)
     else if (
-      !url ||
-      url.protocol !== 'https:' ||
+      url?.protocol !== 'https:' ||
       RESERVED.test(url.hostname) ||
       /^(127\.|\[::1\])/.test(url.hostname)
     )
