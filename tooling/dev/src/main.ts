@@ -115,10 +115,12 @@ const announce = (addresses: Addresses) => {
   ]
   log(parts.join('  ·  '))
   if (issuer) {
+    // The token's defaults are the API's (audience api, the notes scopes); another app names its own.
     const aud = name === 'api' ? '' : ` --aud ${name}`
+    const example = name === 'api' ? `${addresses.api}/v1/notes` : `${addresses.api}/…`
     log(
       `auth on: a token for ${name} with \`pnpm -s run token${aud}\` (--sub, --scope, --ttl), e.g.\n` +
-        `      curl -H "Authorization: Bearer $(pnpm -s run token${aud})" ${addresses.api}/`,
+        `      curl -H "Authorization: Bearer $(pnpm -s run token${aud})" ${example}`,
     )
   } else {
     log(`auth on: tokens from ${config.AUTH_ISSUER}`)

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import net from 'node:net'
 import { networkInterfaces, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -9,6 +9,7 @@ import {
   freePort,
   request,
   spawnServer,
+  startTestIssuer,
   type TestDatabase,
   waitForStatus,
 } from '@stack/testing'
@@ -79,7 +80,7 @@ describe('pnpm dev', () => {
       expect(dev.output()).toContain(
         `[dev] development issuer ${issuer} (key created in ${issuerDir}/key.json)`,
       )
-      expect(dev.output()).toContain(`curl -H "Authorization: Bearer $(pnpm -s run token)" ${api}/`)
+      expect(dev.output()).toContain(`curl -H "Authorization: Bearer $(pnpm -s run token)" ${api}/v1/notes\n`)
       expect(statSync(join(issuerDir, 'key.json')).mode & 0o777).toBe(0o600)
       const discovery = JSON.parse(
         (await waitForStatus(`${issuer}/.well-known/openid-configuration`, 200)).body,
@@ -171,6 +172,58 @@ describe('pnpm dev', () => {
       expect((await dev.exited).code).toBe(0)
     } finally {
       await dev.stop('SIGINT', 60_000)
+      rmSync(issuerDir, { recursive: true, force: true })
+    }
+  })
+
+  it('with AUTH_ISSUER: that provider, no development issuer; its tokens work, the dev key is not created', async () => {
+    const provider = await startTestIssuer({ audience: 'notes-api' })
+    const issuerDir = join(mkdtempSync(join(tmpdir(), 'stack-dev-issuer-')), 'dev-issuer')
+    const dev = await spawnServer({
+      command: [process.execPath, MAIN, 'api'],
+      env: {
+        HOME: process.env.HOME ?? '',
+        DATABASE_URL: database.url,
+        AUTH_ISSUER: provider.issuer,
+        AUTH_AUDIENCE: 'notes-api',
+        DEV_ISSUER_DIR: issuerDir,
+      },
+    })
+    try {
+      await dev.waitForOutput(/^\[dev\] api .*$/m, 300_000)
+      expect(dev.output()).toContain(`[dev] auth on: tokens from ${provider.issuer}\n`)
+      expect(dev.output()).not.toContain('development issuer')
+      expect(existsSync(issuerDir)).toBe(false)
+      const notes = `http://127.0.0.1:${dev.port}/v1/notes?limit=1`
+      await waitForStatus(notes, 401)
+      const signed = await provider.sign({ scope: 'notes:read' })
+      await waitForStatus(notes, 200, { headers: { authorization: `Bearer ${signed}` } })
+      dev.signal('SIGINT')
+      expect((await dev.exited).code).toBe(0)
+    } finally {
+      await dev.stop('SIGINT', 60_000)
+      await provider.close()
+      rmSync(dirname(issuerDir), { recursive: true, force: true })
+    }
+  })
+
+  it("says which port when the development issuer's is taken: one line, exit 1, nothing else started", async () => {
+    const taken = net.createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const port = (taken.address() as net.AddressInfo).port
+    const issuerDir = mkdtempSync(join(tmpdir(), 'stack-dev-issuer-'))
+    try {
+      const dev = await spawnServer({
+        command: [process.execPath, MAIN, 'api'],
+        env: { HOME: process.env.HOME ?? '', DEV_ISSUER_DIR: issuerDir, DEV_ISSUER_PORT: String(port) },
+      })
+      expect((await dev.exited).code).toBe(1)
+      expect(dev.stderr()).toBe(
+        `dev: the development issuer cannot listen on 127.0.0.1:${port} (in use): set DEV_ISSUER_PORT\n`,
+      )
+      expect(dev.output()).not.toMatch(/PostgreSQL 18 on/)
+    } finally {
+      await new Promise((resolve) => taken.close(resolve))
       rmSync(issuerDir, { recursive: true, force: true })
     }
   })
