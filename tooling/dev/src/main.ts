@@ -119,8 +119,8 @@ const announce = (addresses: Addresses) => {
     const aud = name === 'api' ? '' : ` --aud ${name}`
     const example = name === 'api' ? `${addresses.api}/v1/notes` : `${addresses.api}/…`
     log(
-      `auth on: a token for ${name} with \`pnpm -s run token${aud}\` (--sub, --scope, --ttl), e.g.\n` +
-        `      curl -H "Authorization: Bearer $(pnpm -s run token${aud})" ${example}`,
+      `auth on: a token for ${name} with \`pnpm --silent run token${aud}\` (--sub, --scope, --ttl), e.g.\n` +
+        `      curl -H "Authorization: Bearer $(pnpm --silent run token${aud})" ${example}`,
     )
   } else {
     log(`auth on: tokens from ${config.AUTH_ISSUER}`)

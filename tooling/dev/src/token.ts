@@ -8,8 +8,9 @@ import { issuerVars } from './vars.ts'
 
 // `pnpm run token [--sub SUB] [--scope "notes:read notes:write"] [--ttl 1h] [--aud api]`: a token
 // the development issuer of `pnpm dev` stands behind, on stdout and nothing else, so that
-// `curl -H "Authorization: Bearer $(pnpm -s run token)"` works. Exit 2: bad arguments; exit 1: no
-// key yet. `run` is needed: a bare `pnpm token` is pnpm's own command for registry tokens.
+// `curl -H "Authorization: Bearer $(pnpm --silent run token)"` works (`--silent`: with `-s`, pnpm
+// 12.21 still echoes the command on stderr). Exit 2: bad arguments; exit 1: no key yet. `run` is
+// needed: a bare `pnpm token` is pnpm's own command for registry tokens.
 
 const USAGE = 'usage: pnpm run token [--sub SUB] [--scope "SCOPE ..."] [--ttl 1h] [--aud AUDIENCE]'
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')

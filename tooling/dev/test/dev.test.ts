@@ -80,7 +80,9 @@ describe('pnpm dev', () => {
       expect(dev.output()).toContain(
         `[dev] development issuer ${issuer} (key created in ${issuerDir}/key.json)`,
       )
-      expect(dev.output()).toContain(`curl -H "Authorization: Bearer $(pnpm -s run token)" ${api}/v1/notes\n`)
+      expect(dev.output()).toContain(
+        `curl -H "Authorization: Bearer $(pnpm --silent run token)" ${api}/v1/notes\n`,
+      )
       expect(statSync(join(issuerDir, 'key.json')).mode & 0o777).toBe(0o600)
       const discovery = JSON.parse(
         (await waitForStatus(`${issuer}/.well-known/openid-configuration`, 200)).body,

@@ -103,17 +103,19 @@ describe('pnpm run token', () => {
     )
   })
 
-  it('`pnpm -s run token` prints only the token on stdout, for $(...) in a curl command', () => {
-    const out = spawnSync('pnpm', ['-s', 'run', 'token', '--sub', 'bob'], {
+  it('`pnpm --silent run token` prints the token and nothing else, for $(...) in a curl command', () => {
+    const out = spawnSync('pnpm', ['--silent', 'run', 'token', '--sub', 'bob'], {
       cwd: ROOT,
       env: env(),
       encoding: 'utf8',
     })
     expect(out.status, out.stderr).toBe(0)
+    // Not even pnpm's `$ node …` echo (which pnpm 12.21 still writes to stderr with `-s`).
+    expect(out.stderr).toBe('')
     expect(out.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/)
     expect(decodeJwt(out.stdout).sub).toBe('bob')
     // As pnpm 12 still passes the `--` older versions needed.
-    const dashed = spawnSync('pnpm', ['-s', 'run', 'token', '--', '--sub', 'carol'], {
+    const dashed = spawnSync('pnpm', ['--silent', 'run', 'token', '--', '--sub', 'carol'], {
       cwd: ROOT,
       env: env(),
       encoding: 'utf8',
