@@ -51,8 +51,21 @@ export function dockerCli(options: {
   return {
     docker,
     composeArgs,
-    compose: (args, timeoutMs = options.composeTimeoutMs ?? 180_000) =>
-      docker([...composeArgs, ...args], timeoutMs),
+    compose(args, timeoutMs = options.composeTimeoutMs ?? 180_000) {
+      // Docker 20.10 (Debian's, on these machines) sometimes still counts a container it has just
+      // removed as an endpoint of its network, and `down` then fails to remove the network ("has
+      // active endpoints") though every container is gone. A second `down` a moment later removes it.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return docker([...composeArgs, ...args], timeoutMs)
+        } catch (error) {
+          const raced =
+            args[0] === 'down' && String((error as Error).message).includes('has active endpoints')
+          if (!raced || attempt === 3) throw error
+          execFileSync('sleep', ['2'])
+        }
+      }
+    },
     imagePresent(name) {
       try {
         execFileSync('docker', ['image', 'inspect', name], { env: options.env(), stdio: 'ignore' })
