@@ -1,8 +1,7 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { type ServerProcess, spawnServer, type TestDatabase } from '@stack/testing'
+import { migrationsWith, type ServerProcess, spawnServer, type TestDatabase } from '@stack/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migrationsFolder } from '../src/db/migrations.js'
@@ -28,26 +27,15 @@ beforeAll(async () => {
   database = await migratedDatabase()
   server = await startServer({ DATABASE_URL: database.url })
   await untilServing(server.url)
-  folder = withMigration('9900_notes_extra', 'ALTER TABLE "notes" ADD COLUMN "extra" text;')
+  folder = migrationsWith(migrationsFolder, [
+    { tag: '9900_notes_extra', sql: 'ALTER TABLE "notes" ADD COLUMN "extra" text;' },
+  ])
 })
 afterAll(async () => {
   await server?.stop()
   await database?.drop()
   if (folder) rmSync(folder, { recursive: true, force: true })
 })
-
-/** The API's migrations with one more, as drizzle-kit would have written it. */
-function withMigration(tag: string, sql: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'api-migrations-'))
-  cpSync(migrationsFolder, dir, { recursive: true })
-  const journalPath = join(dir, 'meta', '_journal.json')
-  const journal = JSON.parse(readFileSync(journalPath, 'utf8'))
-  const when = journal.entries.at(-1).when + 1000
-  journal.entries.push({ idx: journal.entries.length, version: '7', when, tag, breakpoints: true })
-  writeFileSync(journalPath, JSON.stringify(journal, null, 2))
-  writeFileSync(join(dir, `${tag}.sql`), sql)
-  return dir
-}
 
 interface Sample {
   status: number | 'socket error'

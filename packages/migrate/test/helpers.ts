@@ -1,9 +1,7 @@
 import type { ChildProcess } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type LogLine, spawnServer } from '@stack/testing'
+import { migrationsWith as appendMigrations, type LogLine, spawnServer } from '@stack/testing'
 import pg from 'pg'
 
 export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
@@ -69,18 +67,7 @@ async function run(
 
 /** A copy of the real migrations (of `base`) with `extra` appended, as drizzle-kit would have written them. */
 export function migrationsWith(extra: { tag: string; sql: string }[], base = migrationsFolder): string {
-  const dir = mkdtempSync(join(tmpdir(), 'migrations-'))
-  cpSync(base, dir, { recursive: true })
-  const journalPath = join(dir, 'meta', '_journal.json')
-  const journal = JSON.parse(readFileSync(journalPath, 'utf8'))
-  let when = journal.entries.at(-1).when
-  for (const m of extra) {
-    when += 1000
-    journal.entries.push({ idx: journal.entries.length, version: '7', when, tag: m.tag, breakpoints: true })
-    writeFileSync(join(dir, `${m.tag}.sql`), m.sql)
-  }
-  writeFileSync(journalPath, JSON.stringify(journal, null, 2))
-  return dir
+  return appendMigrations(base, extra)
 }
 
 export async function query<R extends Record<string, unknown>>(url: string, text: string): Promise<R[]> {

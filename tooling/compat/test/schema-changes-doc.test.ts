@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { migrationsWith } from '@stack/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 
 // docs/schema-changes.md's examples against the compatibility proof's own mechanism: the release
@@ -21,20 +21,13 @@ afterAll(() => {
   for (const f of folders) rmSync(f, { recursive: true, force: true })
 })
 
-/** The API's migrations with `sqls` appended, one migration each, as drizzle-kit writes them. */
-function migrationsWith(sqls: string[]): string {
-  const dir = mkdtempSync(join(tmpdir(), 'doc-migrations-'))
+/** The API's migrations with `sqls` appended, one migration each (9000, 9001, …). */
+function withExamples(sqls: string[]): string {
+  const dir = migrationsWith(
+    join(api, 'drizzle'),
+    sqls.map((sql, i) => ({ tag: `${String(9000 + i)}_doc_example`, sql })),
+  )
   folders.push(dir)
-  cpSync(join(api, 'drizzle'), dir, { recursive: true })
-  const journalFile = join(dir, 'meta/_journal.json')
-  const journal = JSON.parse(readFileSync(journalFile, 'utf8'))
-  for (const [i, sql] of sqls.entries()) {
-    const last = journal.entries.at(-1)
-    const tag = `${String(9000 + i)}_doc_example`
-    journal.entries.push({ ...last, idx: last.idx + 1, when: last.when + 1000, tag })
-    writeFileSync(join(dir, `${tag}.sql`), sql)
-  }
-  writeFileSync(journalFile, JSON.stringify(journal, null, 2))
   return dir
 }
 
@@ -65,14 +58,14 @@ describe('docs/schema-changes.md on the release still serving', () => {
   it.each(blocks.slice(0, drop).map((sql, i) => [i + 1, sql] as const))(
     'examples 1 to %i applied: the serving release still passes its notes tests',
     (n) => {
-      const { code, output } = servingReleaseTests(migrationsWith(blocks.slice(0, n)))
+      const { code, output } = servingReleaseTests(withExamples(blocks.slice(0, n)))
       expect(output).toMatch(/Tests\s+\d+ passed/)
       expect(code, output.slice(-3000)).toBe(0)
     },
   )
 
   it('the drop, while the serving release still reads the column: its tests fail', () => {
-    const { code, output } = servingReleaseTests(migrationsWith(blocks))
+    const { code, output } = servingReleaseTests(withExamples(blocks))
     expect(output).toMatch(/column "title" does not exist|Tests\s+\d+ failed/)
     expect(code).toBe(1)
   })
