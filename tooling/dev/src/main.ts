@@ -3,11 +3,10 @@ import { once } from 'node:events'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { childEnv, loadConfig } from '@stack/config'
+import { type DevIssuer, loadOrCreateDevKey, startDevIssuer } from '@stack/dev-issuer'
 import { runMigrations } from '@stack/migrate'
 import { type DevApp, findApp } from './app.ts'
 import { type DevDatabase, startDevDatabase } from './database.ts'
-import { loadOrCreateDevKey } from './dev-key.ts'
-import { type DevIssuer, startDevIssuer } from './issuer.ts'
 import { type Addresses, prettyLines } from './pretty.ts'
 import { devVars } from './vars.ts'
 
@@ -51,7 +50,12 @@ if (!config.AUTH_ISSUER) {
   // Before the database: a port in use fails here, with nothing else started yet.
   try {
     const { key, created } = await loadOrCreateDevKey(resolve(root, config.DEV_ISSUER_DIR))
-    issuer = await startDevIssuer({ key, port: config.DEV_ISSUER_PORT })
+    issuer = await startDevIssuer({
+      key,
+      issuer: `http://127.0.0.1:${config.DEV_ISSUER_PORT}`,
+      host: '127.0.0.1',
+      port: config.DEV_ISSUER_PORT,
+    })
     keyNote = created ? 'created in' : 'from'
   } catch (error) {
     process.stderr.write(`dev: ${(error as Error).message}\n`)

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { type DevKey, keyFile, loadOrCreateDevKey } from '@stack/dev-issuer'
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type DevKey, keyFile, loadOrCreateDevKey } from '../src/dev-key.ts'
 
 // `pnpm run token` as a person runs it: the real CLI, the key `pnpm dev` keeps, and the shell's view of
 // its output (stdout, stderr, exit code).

@@ -1,0 +1,3 @@
+import { testConfig } from '@stack/vitest-config'
+
+export default testConfig()
