@@ -1,5 +1,5 @@
-# The image of every Node service in apps/ (one Dockerfile, the service chosen by APP). From the
-# repository root:
+# The image of every Node service in apps/ (one Dockerfile, the service chosen by APP), and of the
+# development issuer of compose.yaml (APP=dev-issuer, tooling/dev-issuer). From the repository root:
 #   docker build --build-arg APP=api -t stack/api:local .
 # (compose does the same: deploy/compose/node-service.yaml). A service with a database runs its
 # one-shot migrator from the same image:
@@ -26,9 +26,9 @@ WORKDIR /repo
 
 # --- prune: the service and the workspace packages it needs, split into manifests and sources ------
 FROM tools AS prune
-# Required: the directory name under apps/ (its package is @stack/${APP}).
+# Required: the package's name without @stack/: a directory under apps/, or dev-issuer.
 ARG APP
-RUN test -n "${APP}" || { echo 'APP is required: docker build --build-arg APP=<name under apps/>' >&2; exit 1; }
+RUN test -n "${APP}" || { echo 'APP is required: docker build --build-arg APP=<name under apps/, or dev-issuer>' >&2; exit 1; }
 COPY . .
 RUN turbo prune "@stack/${APP}" --docker --out-dir /out
 

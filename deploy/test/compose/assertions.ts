@@ -53,8 +53,11 @@ const isMigrator = (s: Service) => [...s.entrypoint, ...s.command].some((a) => a
 /** PostgreSQL itself: its image with the image's own command (not a one-shot running psql from it). */
 export const isDatabaseServer = (s: Service) =>
   /^(.*\/)?postgres(:|$)/.test(s.image ?? '') && s.command.length === 0 && s.entrypoint.length === 0
-/** The API image's processes: the replicas and the migrator. */
-const runsNode = (s: Service) => isRouted(s) || isMigrator(s)
+/** compose.yaml's development identity provider (tooling/dev-issuer), by its image. */
+export const isDevIssuer = (s: Service) =>
+  s.image !== undefined && /(^|\/)stack\/dev-issuer$/.test(imageRepository(s.image))
+/** The repository's Node images' processes: the replicas, the migrators, the development issuer. */
+const runsNode = (s: Service) => isRouted(s) || isMigrator(s) || isDevIssuer(s)
 
 /** The app's default for a server variable (packages/config/src/parts.ts). */
 export function appDefault(name: keyof typeof serverVars): string {
@@ -609,10 +612,17 @@ export const productionSecrets: Check = (ctx) =>
 /**
  * Production: every routed service verifies bearer tokens from a real provider: AUTH_ISSUER an
  * https URL that is not a loopback or .localhost name (`pnpm dev`'s development issuer is
- * http://127.0.0.1:…), and an audience.
+ * http://127.0.0.1:…, compose.yaml's http://dev-issuer:3000), and an audience; and the development
+ * issuer, whose key anyone with `docker compose exec` signs with, does not run.
  */
-export const productionAuth: Check = (ctx) =>
-  routed(ctx).flatMap((s) => {
+export const productionAuth: Check = (ctx) => [
+  ...services(ctx)
+    .filter(isDevIssuer)
+    .map(
+      (s) =>
+        `${s.name}: the development issuer runs in production (a key anyone with docker compose exec signs with); leave it out with a profile`,
+    ),
+  ...routed(ctx).flatMap((s) => {
     const issuer = s.environment.AUTH_ISSUER ?? ''
     const problems: string[] = []
     let url: URL | undefined
@@ -627,7 +637,8 @@ export const productionAuth: Check = (ctx) =>
       problems.push(`${s.name}: AUTH_ISSUER ${issuer} is not a real provider's (https, a public name)`)
     if (!s.environment.AUTH_AUDIENCE) problems.push(`${s.name}: AUTH_AUDIENCE is unset`)
     return problems
-  })
+  }),
+]
 
 /** Static flags, the dynamic file and the labels use documented Traefik keys only. */
 export const traefikKeys: Check = (ctx) => {

@@ -10,6 +10,11 @@ export interface DockerCli {
   /** `compose -p <project> --project-directory … -f …`: the arguments that name the project. */
   composeArgs: string[]
   imagePresent(name: string): boolean
+  /**
+   * A bearer token from the stack's development issuer (compose.yaml's dev-issuer), as a person gets
+   * one: `docker compose exec -T dev-issuer node dist/token.js <args>`.
+   */
+  token(args?: string[]): string
 }
 
 /**
@@ -48,9 +53,14 @@ export function dockerCli(options: {
     '/dev/null',
     ...options.files.flatMap((file) => ['-f', resolve(repoRoot, file)]),
   ]
-  return {
+  const cli: DockerCli = {
     docker,
     composeArgs,
+    token(args = []) {
+      const token = cli.compose(['exec', '-T', 'dev-issuer', 'node', 'dist/token.js', ...args], 60_000).trim()
+      if (!/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) throw new Error(`dev-issuer printed no token: ${token}`)
+      return token
+    },
     compose(args, timeoutMs = options.composeTimeoutMs ?? 180_000) {
       try {
         return docker([...composeArgs, ...args], timeoutMs)
@@ -83,4 +93,5 @@ export function dockerCli(options: {
       }
     },
   }
+  return cli
 }

@@ -28,7 +28,7 @@ const REPLICAS = 3
 /** Requests a second, one write in four. */
 const RATE = 200
 const rolloutCli = resolve(repoRoot, 'tooling/rollout/src/cli.ts')
-const apiServices = ['postgres', 'createdb-api', 'migrate-api', 'api']
+const apiServices = ['postgres', 'dev-issuer', 'createdb-api', 'migrate-api', 'api']
 /** The API's committed migrations: v1 applies them, v2 adds one (9001), v4 a failing one (9002). */
 const committedMigrations = (
   JSON.parse(readFileSync(resolve(repoRoot, 'apps/api/drizzle/meta/_journal.json'), 'utf8')) as {
@@ -45,7 +45,15 @@ let liveTag = tags.v1
 // The load comes from one client address: above Traefik's per-IP rate limit (RATE_LIMIT_*,
 // 100/s by default) it would be answered 429 where Traefik runs, which is not what this test measures.
 const unlimited = { RATE_LIMIT_AVERAGE: '100000', RATE_LIMIT_BURST: '100000' }
-const env = () => dockerEnv({ API_TAG: liveTag, API_REPLICAS: String(REPLICAS), ...unlimited, ...ports })
+const issuerTag = `ro-${id}`
+const env = () =>
+  dockerEnv({
+    API_TAG: liveTag,
+    API_REPLICAS: String(REPLICAS),
+    DEV_ISSUER_TAG: issuerTag,
+    ...unlimited,
+    ...ports,
+  })
 const figures: Record<string, string> = {}
 let proxyName = ''
 let target: LoadTarget | undefined
@@ -53,7 +61,7 @@ let load: Load | undefined
 let copy: string | undefined
 let started = false
 
-const { docker, compose, composeArgs, imagePresent } = dockerCli({
+const { docker, compose, composeArgs, imagePresent, token } = dockerCli({
   env,
   project,
   files: ['compose.yaml'],
@@ -217,6 +225,7 @@ beforeAll(() => {
   let t0 = performance.now()
   compose(['build', 'api'], 900_000)
   figures['build v1 (compose build api)'] = seconds(performance.now() - t0)
+  compose(['build', 'dev-issuer'], 900_000)
   t0 = performance.now()
   buildV2()
   figures['build v2 (a copy with a migration and a field)'] = seconds(performance.now() - t0)
@@ -246,9 +255,12 @@ USER node
   t0 = performance.now()
   compose(['up', '-d', '--wait', ...apiServices])
   figures['up v1 (3 replicas healthy)'] = seconds(performance.now() - t0)
+  // Every request of the load carries one user's token from the stack's dev-issuer: the API
+  // verifies it on every replica of every version, as it would a real provider's.
+  const bearer = token(['--sub', 'rollout', '--ttl', '2h'])
   if (useTraefik) {
     compose(['up', '-d', '--wait', 'traefik'])
-    target = { base: `https://127.0.0.1:${ports.HTTPS_PORT}`, host: 'api.localhost' }
+    target = { base: `https://127.0.0.1:${ports.HTTPS_PORT}`, host: 'api.localhost', token: bearer }
   } else {
     docker([
       'run',
@@ -267,7 +279,7 @@ USER node
       haproxyImage,
     ])
     const published = docker(['port', haproxyName, '8080/tcp']).trim().split('\n')[0] as string
-    target = { base: `http://127.0.0.1:${published.split(':').at(-1)}`, host: 'api.localhost' }
+    target = { base: `http://127.0.0.1:${published.split(':').at(-1)}`, host: 'api.localhost', token: bearer }
   }
 }, 1_800_000)
 
@@ -283,9 +295,9 @@ afterAll(async () => {
       compose(['down', '-v', '--remove-orphans', '--timeout', '30'], 180_000)
     }
   } finally {
-    for (const tag of Object.values(tags)) {
+    for (const ref of [...Object.values(tags).map(image), `stack/dev-issuer:${issuerTag}`]) {
       try {
-        docker(['rmi', image(tag)])
+        docker(['rmi', ref])
       } catch {
         // Never built (an earlier step failed).
       }

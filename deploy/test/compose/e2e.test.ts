@@ -75,8 +75,9 @@ const targets: Target[] = apps.map((app) => {
   }
 })
 const api = targets.find((t) => t.app.name === 'api')
-/** Every service of every app, and PostgreSQL: the stack without the proxy. */
-const stackServices = ['postgres', ...targets.flatMap((t) => t.services)]
+/** Every service of every app, PostgreSQL and the development issuer: the stack without the proxy. */
+const stackServices = ['postgres', 'dev-issuer', ...targets.flatMap((t) => t.services)]
+const issuerImage = `stack/dev-issuer:${tag}`
 
 const env = dockerEnv({
   ...Object.fromEntries(
@@ -85,6 +86,7 @@ const env = dockerEnv({
       [`${envPrefix(a)}_REPLICAS`, String(REPLICAS)],
     ]),
   ),
+  DEV_ISSUER_TAG: tag,
   // One client address sends every request: Traefik's per-IP rate limit is not under test here.
   RATE_LIMIT_AVERAGE: '100000',
   RATE_LIMIT_BURST: '100000',
@@ -94,7 +96,18 @@ const env = dockerEnv({
 })
 const figures: Record<string, string> = {}
 const started = performance.now()
-const { docker, compose, imagePresent } = dockerCli({ env: () => env, project, files: ['compose.yaml'] })
+const { docker, compose, imagePresent, token } = dockerCli({
+  env: () => env,
+  project,
+  files: ['compose.yaml'],
+})
+/** Tokens by subject, minted once each by the stack's dev-issuer (so one minted before a restart is reused after it). */
+const tokens = new Map<string, string>()
+function tokenFor(sub: string, aud = 'api'): string {
+  const key = `${sub} ${aud}`
+  if (!tokens.has(key)) tokens.set(key, token(['--sub', sub, '--aud', aud, '--ttl', '2h']))
+  return tokens.get(key) as string
+}
 /** Decided when the file is collected, so the proxy suite can be left out; false without Docker. */
 const proxy = imagePresent(traefikImage)
 
@@ -142,13 +155,22 @@ function psql(database: string, sql: string): string[] {
     .filter(Boolean)
 }
 
-/** Runs an ES module inside a replica, against the replica's own port, and returns its JSON output. */
-function inReplica<T>(index: number, script: string, service = 'api'): T {
+/**
+ * Runs an ES module inside a replica, against the replica's own port, and returns its JSON output.
+ * `call` sends the bearer token `bearer` (default: user alice's, from the dev-issuer; '' for none).
+ */
+function inReplica<T>(
+  index: number,
+  script: string,
+  service = 'api',
+  bearer = tokenFor('alice', service),
+): T {
   const prelude = `const base = 'http://127.0.0.1:3000';
+const auth = ${JSON.stringify(bearer ? { authorization: `Bearer ${bearer}` } : {})};
 const call = async (method, path, body) => {
-  const res = await fetch(base + path, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(5000) });
+  const res = await fetch(base + path, { method, headers: { ...auth, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(5000) });
   const text = await res.text();
-  return { status: res.status, location: res.headers.get('location'), body: text ? JSON.parse(text) : null };
+  return { status: res.status, location: res.headers.get('location'), authenticate: res.headers.get('www-authenticate'), type: res.headers.get('content-type'), body: text ? JSON.parse(text) : null };
 };
 `
   const out = compose([
@@ -187,6 +209,9 @@ beforeAll(() => {
     compose(['build', t.app.name], 600_000)
     figures[`image build (compose build ${t.app.name})`] = seconds(performance.now() - t0)
   }
+  const t0 = performance.now()
+  compose(['build', 'dev-issuer'], 600_000)
+  figures['image build (compose build dev-issuer)'] = seconds(performance.now() - t0)
 })
 
 afterAll(() => {
@@ -194,9 +219,9 @@ afterAll(() => {
     // Without an engine there is nothing to remove, and beforeAll already said why the suite failed.
     if (figures['docker engine']) compose(['down', '-v', '--remove-orphans', '--timeout', '30'], 120_000)
   } finally {
-    for (const t of targets) {
+    for (const image of [...targets.map((t) => t.image), issuerImage]) {
       try {
-        docker(['rmi', t.image])
+        docker(['rmi', image])
       } catch {
         // Already gone, or still used by a container that `down` could not remove: reported above.
       }
@@ -319,6 +344,77 @@ console.log(JSON.stringify({ created, read, patched, list, removed, gone }));`,
       )
       expect(read).toMatchObject({ status: 200, body: { title: 'shared' } })
     }
+  })
+
+  it.runIf(api)(
+    'authenticates out of the box against the dev-issuer: no token is 401 on every replica, nothing is written, and a user sees only their own notes',
+    () => {
+      type Answer = {
+        status: number
+        authenticate: string | null
+        type: string | null
+        body: { items?: { id: string }[] }
+      }
+      for (let index = 1; index <= REPLICAS; index++) {
+        const anonymous = inReplica<Record<string, Answer>>(
+          index,
+          `console.log(JSON.stringify({ list: await call('GET', '/v1/notes'), post: await call('POST', '/v1/notes', { title: 'anonymous' }) }));`,
+          'api',
+          '',
+        )
+        for (const answer of Object.values(anonymous)) {
+          expect(answer.status, `replica ${index}`).toBe(401)
+          expect(answer.authenticate).toMatch(/^Bearer\b/)
+          expect(answer.type).toContain('application/problem+json')
+        }
+      }
+      expect(psql(api?.database as string, "select count(*) from notes where title = 'anonymous'")).toEqual([
+        '0',
+      ])
+
+      const mine = inReplica<{ status: number; body: { id: string } }>(
+        1,
+        `console.log(JSON.stringify(await call('POST', '/v1/notes', { title: 'alice only' })));`,
+      )
+      expect(mine.status).toBe(201)
+      const bob = inReplica<Record<string, Answer>>(
+        2,
+        `console.log(JSON.stringify({ read: await call('GET', '/v1/notes/${mine.body.id}'), list: await call('GET', '/v1/notes?limit=100') }));`,
+        'api',
+        tokenFor('bob'),
+      )
+      expect(bob.read?.status).toBe(404)
+      expect(bob.list?.status).toBe(200)
+      expect(bob.list?.body.items?.map((n) => n.id)).not.toContain(mine.body.id)
+      // Signed by the same key, for another audience: not meant for the API.
+      const elsewhere = inReplica<Answer>(
+        3,
+        `console.log(JSON.stringify(await call('GET', '/v1/notes/${mine.body.id}')));`,
+        'api',
+        tokenFor('alice', 'billing'),
+      )
+      expect(elsewhere.status).toBe(401)
+    },
+  )
+
+  it('runs the development issuer as uid 1000 on a read-only root filesystem, its key 0600 in its volume', () => {
+    const out = compose([
+      'exec',
+      '-T',
+      'dev-issuer',
+      'sh',
+      '-c',
+      'id -u; (echo x > /probe) 2>/dev/null && echo root-writable || echo root-read-only; stat -c %a /home/node/dev-issuer/key.json',
+    ])
+    expect(out.trim().split('\n')).toEqual(['1000', 'root-read-only', '600'])
+    const [container] = ps('dev-issuer').map((c) => c.Name)
+    const host = inspect<{ ReadonlyRootfs: boolean; CapDrop: string[]; SecurityOpt: string[] }>(
+      container as string,
+      '.HostConfig',
+    )
+    expect(host).toMatchObject({ ReadonlyRootfs: true })
+    expect(host.CapDrop).toContain('ALL')
+    expect(host.SecurityOpt).toContain('no-new-privileges:true')
   })
 
   it.each(targets.map((t) => [t.app.name, t] as const))(
@@ -461,43 +557,48 @@ console.log(JSON.stringify({ created, read, patched, list, removed, gone }));`,
     },
   )
 
-  it.runIf(api)('keeps the data across down and up; every migrator finds nothing to do', () => {
-    const note = inReplica<{ status: number; body: { id: string } }>(
-      2,
-      `console.log(JSON.stringify(await call('POST', '/v1/notes', { title: 'survives down' })));`,
-    )
-    expect(note.status).toBe(201)
+  it.runIf(api)(
+    'keeps the data and the issuer key across down and up; every migrator finds nothing to do',
+    () => {
+      const note = inReplica<{ status: number; body: { id: string } }>(
+        2,
+        `console.log(JSON.stringify(await call('POST', '/v1/notes', { title: 'survives down' })));`,
+      )
+      expect(note.status).toBe(201)
 
-    let t0 = performance.now()
-    compose(['stop', ...targets.map((t) => t.app.name)], 60_000)
-    figures[`docker compose stop of every service (${REPLICAS} replicas each, in parallel)`] = seconds(
-      performance.now() - t0,
-    )
-    t0 = performance.now()
-    compose(['down'], 120_000)
-    figures['docker compose down'] = seconds(performance.now() - t0)
-    expect(ps('-a')).toHaveLength(0)
+      let t0 = performance.now()
+      compose(['stop', ...targets.map((t) => t.app.name)], 60_000)
+      figures[`docker compose stop of every service (${REPLICAS} replicas each, in parallel)`] = seconds(
+        performance.now() - t0,
+      )
+      t0 = performance.now()
+      compose(['down'], 120_000)
+      figures['docker compose down'] = seconds(performance.now() - t0)
+      expect(ps('-a')).toHaveLength(0)
 
-    t0 = performance.now()
-    compose(['up', '-d', '--wait', ...stackServices], 240_000)
-    figures['up again (volume kept) -> all healthy'] = seconds(performance.now() - t0)
+      t0 = performance.now()
+      compose(['up', '-d', '--wait', ...stackServices], 240_000)
+      figures['up again (volume kept) -> all healthy'] = seconds(performance.now() - t0)
 
-    const read = inReplica<{ status: number; body: { title: string } }>(
-      3,
-      `console.log(JSON.stringify(await call('GET', '/v1/notes/${note.body.id}')));`,
-    )
-    expect(read).toMatchObject({ status: 200, body: { title: 'survives down' } })
-    for (const t of targets.filter((t) => t.migrator)) {
-      expect(compose(['logs', t.migrator as string])).toContain('schema already up to date')
-      expect(psql(t.database as string, 'select count(*) from drizzle.__drizzle_migrations')).toEqual([
-        String(t.migrations),
-      ])
-    }
-  })
+      // With alice's token from before `down`: the dev-issuer read its key back from its volume.
+      expect(compose(['logs', 'dev-issuer'])).toContain('"key":"from /home/node/dev-issuer"')
+      const read = inReplica<{ status: number; body: { title: string } }>(
+        3,
+        `console.log(JSON.stringify(await call('GET', '/v1/notes/${note.body.id}')));`,
+      )
+      expect(read).toMatchObject({ status: 200, body: { title: 'survives down' } })
+      for (const t of targets.filter((t) => t.migrator)) {
+        expect(compose(['logs', t.migrator as string])).toContain('schema already up to date')
+        expect(psql(t.database as string, 'select count(*) from drizzle.__drizzle_migrations')).toEqual([
+          String(t.migrations),
+        ])
+      }
+    },
+  )
 
   describe.runIf(proxy)('through Traefik', () => {
     /** One request to the published ports, with the API's host name and Traefik's self-signed certificate. */
-    function viaProxy(scheme: 'http' | 'https', path: string) {
+    function viaProxy(scheme: 'http' | 'https', path: string, bearer?: string) {
       return new Promise<{ status: number; headers: Record<string, string | string[] | undefined> }>(
         (done, fail) => {
           const port = Number(scheme === 'https' ? env.HTTPS_PORT : env.HTTP_PORT)
@@ -505,7 +606,7 @@ console.log(JSON.stringify({ created, read, patched, list, removed, gone }));`,
             host: '127.0.0.1',
             port,
             path,
-            headers: { host: 'api.localhost' },
+            headers: { host: 'api.localhost', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
             servername: 'api.localhost',
             rejectUnauthorized: false,
             timeout: 5000,
@@ -546,7 +647,10 @@ console.log(JSON.stringify({ created, read, patched, list, removed, gone }));`,
       const statuses: number[] = []
       const until = performance.now() + (api?.shutdownDelayMs ?? 0) + 3000
       while (performance.now() < until && statuses.length < 400) {
-        statuses.push((await viaProxy('https', '/v1/notes?limit=1').catch(() => ({ status: 0 }))).status)
+        statuses.push(
+          (await viaProxy('https', '/v1/notes?limit=1', tokenFor('alice')).catch(() => ({ status: 0 })))
+            .status,
+        )
         await sleep(20)
       }
       await stopping

@@ -10,6 +10,8 @@ export interface LoadTarget {
   base: string
   /** The Host of the service's router. */
   host: string
+  /** Sent as `Authorization: Bearer <token>` (the stack's services verify one). */
+  token?: string
 }
 
 export interface Sample {
@@ -60,7 +62,11 @@ export function startLoad(target: LoadTarget, ratePerSecond: number, writeEvery 
           method: write ? 'POST' : 'GET',
           path: write ? '/v1/notes' : '/v1/notes?limit=5',
           agent,
-          headers: { host: target.host, ...(body ? { 'content-type': 'application/json' } : {}) },
+          headers: {
+            host: target.host,
+            ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
+            ...(body ? { 'content-type': 'application/json' } : {}),
+          },
           ...(https ? { servername: target.host } : {}),
           timeout: 30_000,
         },

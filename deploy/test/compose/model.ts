@@ -435,6 +435,10 @@ export function loadPlain(files: string[], env: Env = {}, projectDir = repoRoot)
     for (const [svc, def] of Object.entries(part.services)) {
       services[svc] = mergeService(services[svc] ?? {}, def)
     }
+    // No profile is enabled: as Compose does, a service that names one is not part of the project.
+    for (const [svc, def] of Object.entries(services)) {
+      if (toList(def.profiles).length > 0) delete services[svc]
+    }
     Object.assign(top.secrets, part.secrets)
     Object.assign(top.volumes, part.volumes)
   }
@@ -446,7 +450,7 @@ export function loadPlain(files: string[], env: Env = {}, projectDir = repoRoot)
       Object.entries(services).map(([n, s]) => [n, normalizeService(n, s, projectDir, 'plain')]),
     ),
     secrets: normalizeSecrets(top.secrets, projectDir),
-    volumes: Object.keys(top.volumes),
+    volumes: Object.keys(top.volumes).sort(),
   }
 }
 
@@ -496,7 +500,7 @@ export function loadWithDocker(files: string[], env: Env = {}, projectDir = repo
       ]),
     ),
     secrets: normalizeSecrets((doc.secrets as Obj | undefined) ?? {}, projectDir),
-    volumes: Object.keys((doc.volumes as Obj | undefined) ?? {}),
+    volumes: Object.keys((doc.volumes as Obj | undefined) ?? {}).sort(),
   }
 }
 

@@ -57,14 +57,16 @@ describe.each(loaders)('%s', (_label, load) => {
     // With a database: its createdb and migrator, its own secret; without: none, and not on backend.
     expect(compose.services[`migrate-${WITH_DB}`]?.secrets).toEqual([`${WITH_DB}-database-url`])
     expect(compose.services[`createdb-${WITH_DB}`]?.dependsOn).toEqual({ postgres: 'service_healthy' })
+    // Every service starts after the development issuer its tokens come from (not required: production has none).
     expect(compose.services[WITH_DB]?.dependsOn).toEqual({
+      'dev-issuer': 'service_healthy',
       postgres: 'service_healthy',
       [`migrate-${WITH_DB}`]: 'service_completed_successfully',
     })
     expect(compose.services[WITH_DB]?.environment.DATABASE_APPLICATION_NAME).toBe(`stack-${WITH_DB}`)
     const plain = compose.services[WITHOUT_DB]
     expect(plain?.secrets).toEqual([])
-    expect(plain?.dependsOn).toEqual({})
+    expect(plain?.dependsOn).toEqual({ 'dev-issuer': 'service_healthy' })
     expect(Object.keys(compose.services).filter((n) => n.endsWith(`-${WITHOUT_DB}`))).toEqual([])
     expect(plain?.environment.DATABASE_URL_FILE).toBeUndefined()
   })

@@ -3,7 +3,14 @@ import { existsSync, readFileSync } from 'node:fs'
 import { posix, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { appOfImage, apps, envPrefix } from '../apps.js'
-import { CHECKS, type Context, context, isDatabaseServer, PRODUCTION_CHECKS } from './assertions.js'
+import {
+  CHECKS,
+  type Context,
+  context,
+  isDatabaseServer,
+  isDevIssuer,
+  PRODUCTION_CHECKS,
+} from './assertions.js'
 import { checkDockerfile } from './dockerfile.js'
 import {
   type Compose,
@@ -61,10 +68,14 @@ describe.each(models)('%s', (label, load) => {
       expect(migrators).toHaveLength(app.database ? 1 : 0)
       expect(own).toHaveLength(replicas.length + migrators.length)
     }
+    // The development issuer in development only (compose.prod.yaml leaves it out with a profile).
+    expect(all.filter(isDevIssuer).map((s) => s.name)).toEqual(production ? [] : ['dev-issuer'])
     // Nothing else: the proxy, PostgreSQL's image (the server and one-shots that create a service's
-    // database) and the services' own images.
+    // database), the services' own images and the development issuer.
     expect(
-      all.filter((s) => !isProxy(s) && !/^postgres:/.test(s.image ?? '') && !appOfImage(s.image)),
+      all.filter(
+        (s) => !isProxy(s) && !/^postgres:/.test(s.image ?? '') && !appOfImage(s.image) && !isDevIssuer(s),
+      ),
     ).toEqual([])
   })
 
@@ -83,11 +94,24 @@ describe.each(models)('%s', (label, load) => {
       )
     })
 
-    it('leaves authentication off (AUTH_ISSUER empty), which the production check refuses; each audience is its name', () => {
-      expect(PRODUCTION_CHECKS.productionAuth(ctx)).toEqual(
-        apps.map((a) => `${a.name}: AUTH_ISSUER is unset: authentication is off`),
-      )
-      for (const app of apps) expect(ctx.compose.services[app.name]?.environment.AUTH_AUDIENCE).toBe(app.name)
+    it('trusts the dev-issuer service, started first, which the production check refuses; each audience is its name', () => {
+      const issuer = ctx.compose.services['dev-issuer']
+      expect(issuer?.environment.DEV_ISSUER_URL).toBe('http://dev-issuer:3000')
+      expect(PRODUCTION_CHECKS.productionAuth(ctx)).toEqual([
+        'dev-issuer: the development issuer runs in production (a key anyone with docker compose exec signs with); leave it out with a profile',
+        ...apps.map(
+          (a) =>
+            `${a.name}: AUTH_ISSUER http://dev-issuer:3000 is not a real provider's (https, a public name)`,
+        ),
+      ])
+      for (const app of apps) {
+        const service = ctx.compose.services[app.name]
+        expect(service?.environment).toMatchObject({
+          AUTH_ISSUER: issuer?.environment.DEV_ISSUER_URL,
+          AUTH_AUDIENCE: app.name,
+        })
+        expect(service?.dependsOn['dev-issuer']).toBe('service_healthy')
+      }
     })
 
     it('relies on the default certificate and a .localhost name, which the production check refuses', () => {
@@ -491,6 +515,7 @@ const broken: [keyof typeof CHECKS | keyof typeof PRODUCTION_CHECKS, string, str
     'productionAuth',
     'prod-auth-off.yaml',
     [
+      'dev-issuer: the development issuer runs in production (a key anyone with docker compose exec signs with); leave it out with a profile',
       'open: AUTH_ISSUER is unset: authentication is off',
       "laptop: AUTH_ISSUER http://127.0.0.1:54330 is not a real provider's (https, a public name)",
       'nameless: AUTH_AUDIENCE is unset',

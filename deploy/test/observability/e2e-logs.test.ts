@@ -33,9 +33,10 @@ const env = dockerEnv({
   ...monitoringEnv,
   [`${envPrefix(api)}_TAG`]: tag,
   [`${envPrefix(api)}_REPLICAS`]: String(REPLICAS),
+  DEV_ISSUER_TAG: tag,
 })
 
-const { docker, compose, imagePresent } = dockerCli({
+const { docker, compose, imagePresent, token } = dockerCli({
   env: () => env,
   project,
   files: ['compose.yaml', monitoringFile],
@@ -84,21 +85,24 @@ describe.skipIf(reason !== undefined)('logs in Loki, end to end', () => {
   const requestId = `e2e-logs-${id}`
 
   beforeAll(() => {
-    compose(['build', 'api'], 600_000)
+    compose(['build', 'api', 'dev-issuer'], 600_000)
     // The API's part of the stack, without the proxy (its image need not be here) and without any
     // other service in apps/ (not built here), then the log pipeline.
-    const own = ['postgres', 'createdb-api', 'migrate-api'].filter((name) => model.services[name])
+    const own = ['postgres', 'dev-issuer', 'createdb-api', 'migrate-api'].filter(
+      (name) => model.services[name],
+    )
     compose(['up', '-d', '--wait', ...own, 'api', 'loki', 'alloy'], 300_000)
   })
 
   afterAll(() => {
     compose(['down', '-v', '--remove-orphans', '--timeout', '10'], 180_000)
-    docker(['image', 'rm', '-f', `stack/api:${tag}`])
+    docker(['image', 'rm', '-f', `stack/api:${tag}`, `stack/dev-issuer:${tag}`])
   })
 
   it('finds the lines of one request id, sent to both replicas, in Loki by that id', async () => {
+    const bearer = token(['--sub', 'e2e-logs'])
     for (let index = 1; index <= REPLICAS; index++) {
-      const script = `const r = await fetch('http://127.0.0.1:3000/v1/notes?limit=1', { headers: { 'x-request-id': ${JSON.stringify(requestId)} } }); console.log(JSON.stringify({ status: r.status, id: r.headers.get('x-request-id') }))`
+      const script = `const r = await fetch('http://127.0.0.1:3000/v1/notes?limit=1', { headers: { 'x-request-id': ${JSON.stringify(requestId)}, authorization: ${JSON.stringify(`Bearer ${bearer}`)} } }); console.log(JSON.stringify({ status: r.status, id: r.headers.get('x-request-id') }))`
       const out = compose([
         'exec',
         '-T',
