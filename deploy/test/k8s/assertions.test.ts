@@ -82,6 +82,11 @@ const cases: Record<keyof typeof assertions, { fixture: string; message: RegExp 
     message:
       /ingress port 8080 is not a port[\s\S]*port http is allowed by no NetworkPolicy rule[\s\S]*egress to 443\/TCP is allowed/,
   },
+  assertIssuerEgress: {
+    fixture: 'issuer-egress-open.yaml',
+    message:
+      /api-anywhere: egress to 443\/TCP has no `to`[\s\S]*ipBlock 0\.0\.0\.0\/0 admits 169\.254\.0\.0\/16 \(link-local: the cloud metadata endpoint[\s\S]*api-unreachable: AUTH_ISSUER is set but no egress rule allows 443\/TCP/,
+  },
   assertAutoscaling: {
     fixture: 'autoscaler-target-missing.yaml',
     message:
@@ -133,6 +138,41 @@ describe('assertEveryAppDeployed', () => {
     expect(() => assertions.assertEveryAppDeployed([])).toThrow(
       new RegExp(apps.map((a) => `${a.name}: no workload runs ${a.image}`).join('[\\s\\S]*')),
     )
+  })
+})
+
+describe('assertIssuerEgress', () => {
+  it("accepts the provider's own range, an in-cluster provider's pods, and no rule without authentication", () => {
+    expect(() => assertions.assertIssuerEgress(loadFixture('issuer-egress-narrowed.yaml'))).not.toThrow()
+  })
+
+  it('names each service and each reason in its broken fixture, and nothing else', () => {
+    let problems: string[] = []
+    try {
+      assertions.assertIssuerEgress(loadFixture('issuer-egress-open.yaml'))
+    } catch (error) {
+      problems = (error as ManifestError).problems
+    }
+    const https = 'egress to 443/TCP'
+    const admits = (cidr: string, range: string, why: string) =>
+      `${https}: ipBlock ${cidr} admits ${range} (${why}); add it to except`
+    const refused = (what: string) => `${https}: ipBlock ${what}, the API server refuses it`
+    expect(problems).toEqual([
+      `deployment/api-anywhere: ${https} has no \`to\`: any address, the cloud metadata endpoint (169.254.169.254) and every pod included`,
+      'deployment/api-metadata: the 443/TCP egress rule also allows 80/TCP',
+      `deployment/api-metadata: ${admits('0.0.0.0/0', '100.64.0.0/10', 'CGNAT, pod or node addresses on some clusters')}`,
+      `deployment/api-metadata: ${admits('0.0.0.0/0', '127.0.0.0/8', 'loopback')}`,
+      `deployment/api-metadata: ${admits('0.0.0.0/0', '169.254.0.0/16', 'link-local: the cloud metadata endpoint 169.254.169.254')}`,
+      'deployment/api-two-rules: 2 egress rules allow 443/TCP; one rule, to the identity provider',
+      `deployment/api-two-rules: ${admits('::/0', 'fc00::/7', 'unique local: private')}`,
+      `deployment/api-two-rules: ${admits('::/0', 'fe80::/10', 'link-local')}`,
+      `deployment/api-two-rules: ${admits('::/0', '::1/128', 'loopback')}`,
+      `deployment/api-namespace: ${https}: namespaceSelector {"matchLabels":{"kubernetes.io/metadata.name":"keycloak"}} without a podSelector admits every pod of those namespaces; name the provider's pods`,
+      `deployment/api-refused-forms: ${refused('cidr 169.254.169.254/16 has bits set beyond the prefix length')}`,
+      `deployment/api-refused-forms: ${refused('except ::ffff:0:0/96 is an IPv4-mapped IPv6 address')}`,
+      `deployment/api-refused-forms: ${refused('except 10.0.0.0/8 is not a strict subset of ::/0')}`,
+      'deployment/api-unreachable: AUTH_ISSUER is set but no egress rule allows 443/TCP: the identity provider is unreachable and every token gets 503',
+    ])
   })
 })
 

@@ -8,6 +8,7 @@ import {
   assertSecretFiles,
   assertSecurityContext,
 } from './assertions/containers.js'
+import { assertIssuerEgress } from './assertions/issuer-egress.js'
 import {
   assertAppPorts,
   assertAppProbes,
@@ -49,6 +50,7 @@ export const assertions = {
   assertServiceTargetPorts,
   assertIngressRoutes,
   assertNetworkPolicies,
+  assertIssuerEgress,
   assertAutoscaling,
   assertDisruptionBudget,
   assertConnectionBudget,

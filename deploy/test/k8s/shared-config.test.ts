@@ -108,6 +108,17 @@ describe('a shared value changed in the component reaches every service', () => 
     expect(pod?.volumes?.find((v) => v.name === 'secrets')?.secret?.secretName).toBe('shared-k8s-db-secrets')
   })
 
+  it("prod gives the generated service the API's egress to the identity provider", () => {
+    const objects = after.get('prod') ?? []
+    const https = (name: string) =>
+      ofKind<INetworkPolicy>(objects, 'NetworkPolicy')
+        .filter((p) => p.metadata.name === name)
+        .flatMap((p) => p.spec?.egress ?? [])
+        .filter((r) => r.ports?.some((p) => p.port === 443))
+    expect(https('shared-k8s-db')).toHaveLength(1)
+    expect(https('shared-k8s-db')).toEqual(https('api'))
+  })
+
   it('dev creates the generated service its own database, from its own Secret', () => {
     const objects = after.get('dev') ?? []
     const pod = deployments(objects).get('shared-k8s-db')?.spec?.template.spec
@@ -137,7 +148,10 @@ describe('a service generated without a database', () => {
         expect(pod?.volumes?.map((v) => v.name)).toEqual(['tmp'])
         expect(pod?.containers[0]?.env?.filter((e) => e.name.startsWith('DATABASE'))).toEqual([])
         const egress = ofKind<INetworkPolicy>(own, 'NetworkPolicy').flatMap((p) => p.spec?.egress ?? [])
-        expect(egress.flatMap((r) => r.ports?.map((p) => p.port) ?? [])).toEqual([53, 53])
+        // DNS; and in prod, where authentication is on, HTTPS to the identity provider.
+        expect(egress.flatMap((r) => r.ports?.map((p) => p.port) ?? [])).toEqual(
+          overlay === 'prod' ? [443, 53, 53] : [53, 53],
+        )
         expect(deployments(own).get(name)?.metadata.labels?.['stack/postgres-client']).toBeUndefined()
       }
     } finally {

@@ -115,6 +115,22 @@ export function resolvePort(
  * default from @stack/config. Throws when a referenced ConfigMap is not rendered or nothing sets it.
  */
 export function setting(objects: readonly K8sObject[], w: Workload, c: IContainer, name: string): string {
+  const value = configuredSetting(objects, w, c, name) ?? configDefault(name)
+  if (value === undefined)
+    throw new Error(`${where(w, c)}: ${name} is not set and @stack/config has no default`)
+  return value
+}
+
+/**
+ * The value the manifests give `name` (the container's env, then its envFrom ConfigMaps), or
+ * undefined when they leave it unset. Throws when a referenced ConfigMap is not rendered.
+ */
+export function configuredSetting(
+  objects: readonly K8sObject[],
+  w: Workload,
+  c: IContainer,
+  name: string,
+): string | undefined {
   const configMap = (mapName: string) => {
     const map = ofKind<IConfigMap>(objects, 'ConfigMap').find((m) => m.metadata.name === mapName)
     if (!map) throw new Error(`${where(w, c)}: ConfigMap ${mapName} is referenced but not rendered`)
@@ -136,10 +152,12 @@ export function setting(objects: readonly K8sObject[], w: Workload, c: IContaine
     const value = configMap(mapName).data?.[`${source.prefix ?? ''}${name}`]
     if (value !== undefined) return value
   }
-  const fallback = configDefault(name)
-  if (fallback === undefined)
-    throw new Error(`${where(w, c)}: ${name} is not set and @stack/config has no default`)
-  return fallback
+  return undefined
+}
+
+/** Whether the service verifies bearer tokens: its manifests set AUTH_ISSUER (to anything). */
+export function verifiesTokens(objects: readonly K8sObject[], w: AppWorkload): boolean {
+  return Boolean(configuredSetting(objects, w, w.container, 'AUTH_ISSUER'))
 }
 
 export function numericSetting(

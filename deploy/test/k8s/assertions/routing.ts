@@ -13,11 +13,13 @@ import {
   parseDuration,
   resolvePort,
   selects,
+  verifiesTokens,
   type Workload,
   where,
   workloads,
 } from '../workloads.js'
 import { check } from './check.js'
+import { issuerPort } from './issuer-egress.js'
 
 // How traffic reaches the pods: selectors, Service and IngressRoute ports, NetworkPolicies, and
 // Traefik's upstream timeouts.
@@ -157,7 +159,8 @@ type PolicyPort = { port?: string | number; protocol?: string }
 
 /**
  * Ingress ports exist on the selected pods and every container port is reachable by some rule; a
- * service's egress is DNS, and PostgreSQL when it has a database, nothing else.
+ * service's egress is DNS, PostgreSQL when it has a database and HTTPS when it verifies tokens,
+ * nothing else.
  */
 export function assertNetworkPolicies(objects: readonly K8sObject[]): void {
   check('NetworkPolicy ports must match the container ports', (problems) => {
@@ -193,8 +196,10 @@ export function assertNetworkPolicies(objects: readonly K8sObject[]): void {
       }
     }
     for (const w of appWorkloads(objects)) {
-      // PostgreSQL only for a service with a database; DNS for all.
+      // PostgreSQL only for a service with a database; DNS for all. 443 with authentication on:
+      // to the identity provider only, which assertIssuerEgress checks (and requires).
       const allowedEgress = new Set([...(w.app.database ? ['5432/TCP'] : []), '53/UDP', '53/TCP'])
+      const issuerEgress = verifiesTokens(objects, w) ? [issuerPort] : []
       const own = guarding(w)
       if (
         !own.some((p) => p.spec?.policyTypes?.includes('Ingress') && p.spec.policyTypes.includes('Egress'))
@@ -208,7 +213,8 @@ export function assertNetworkPolicies(objects: readonly K8sObject[]): void {
         for (const p of rule.ports ?? []) ports.add(`${p.port}/${p.protocol ?? 'TCP'}`)
       }
       for (const p of ports)
-        if (!allowedEgress.has(p)) problems.push(`${where(w)}: egress to ${p} is allowed`)
+        if (!allowedEgress.has(p) && !issuerEgress.includes(p))
+          problems.push(`${where(w)}: egress to ${p} is allowed`)
       for (const p of allowedEgress)
         if (!ports.has(p)) problems.push(`${where(w)}: egress to ${p} is not allowed`)
     }
