@@ -45,6 +45,15 @@ export function appOfImage(image: string | undefined): App | undefined {
   return apps.find((a) => repo === a.image || repo.endsWith(`/${a.image}`))
 }
 
+/** The development identity provider's image (tooling/dev-issuer): never one of the services, never in production. */
+export const devIssuerImage = 'stack/dev-issuer'
+
+export function isDevIssuerImage(image: string | undefined): boolean {
+  if (!image) return false
+  const repo = imageRepository(image)
+  return repo === devIssuerImage || repo.endsWith(`/${devIssuerImage}`)
+}
+
 /** The prefix of an app's compose variables: `API` for api (API_TAG, API_HOST), `ORDER_ITEMS` for order-items. */
 export function envPrefix(app: App): string {
   return app.name.toUpperCase().replaceAll('-', '_')

@@ -9,8 +9,9 @@ import { apps, repoRoot } from './apps.js'
 // finds each setting every Node service shares in one file per platform, the shared definitions.
 // A copy in an app's own file (or in a second shared file) fails here, with where it was found.
 // The services that are not Node services (Traefik, PostgreSQL, Prometheus, Grafana, Loki, Alloy)
-// have timings of their own and are left out: in compose by the service block a line is in, in
-// Kubernetes by their directories.
+// and the development issuer (a Node process, but none of the services: no drain, no database, its
+// own small heap) have timings of their own and are left out: in compose by the service block a line
+// is in, in Kubernetes by their directories.
 
 const composeShared = 'deploy/compose/node-service.yaml'
 const composeTraefik = 'deploy/compose/traefik/dynamic.yml'
@@ -84,10 +85,12 @@ const files = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exc
 const composeFiles = files.filter((f) =>
   /^(compose[^/]*\.yaml|apps\/[^/]+\/compose\.(yaml|env)|deploy\/compose\/.*)$/.test(f),
 )
-// PostgreSQL's StatefulSet, Traefik's chart values and the Prometheus Operator's scrape settings.
+// PostgreSQL's StatefulSet, the development issuer's Deployment, Traefik's chart values and the
+// Prometheus Operator's scrape settings.
 const k8sFiles = files.filter(
   (f) =>
-    /^(deploy\/k8s\/|apps\/[^/]+\/k8s\/)/.test(f) && !/^deploy\/k8s\/(postgres|traefik|monitoring)\//.test(f),
+    /^(deploy\/k8s\/|apps\/[^/]+\/k8s\/)/.test(f) &&
+    !/^deploy\/k8s\/(postgres|dev-issuer|traefik|monitoring)\//.test(f),
 )
 
 /** A compose service block is a Node service's when it is the app's, one of its one-shots, or shared. */

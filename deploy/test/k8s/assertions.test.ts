@@ -176,6 +176,44 @@ describe('assertIssuerEgress', () => {
   })
 })
 
+describe('assertIssuerEgress, with the development issuer of the namespace', () => {
+  it("accepts one rule to the issuer Service's pods on their port, by number or name", () => {
+    expect(() => assertions.assertIssuerEgress(loadFixture('issuer-egress-local.yaml'))).not.toThrow()
+    expect(() => assertions.assertNetworkPolicies(loadFixture('issuer-egress-local.yaml'))).not.toThrow()
+  })
+
+  it('names each service and each reason in its broken fixture, and nothing else', () => {
+    let problems: string[] = []
+    try {
+      assertions.assertIssuerEgress(loadFixture('issuer-egress-local-broken.yaml'))
+    } catch (error) {
+      problems = (error as ManifestError).problems
+    }
+    const at = (name: string) => `deployment/${name}: AUTH_ISSUER http://dev-issuer:3000`
+    const egress = 'egress to 3000/TCP'
+    expect(problems).toEqual([
+      `${at('api-local-443')} is a Service of this namespace, yet an egress rule allows 443/TCP`,
+      `${at('api-local-443')}: no egress rule allows 3000/TCP to its pods: every token gets 503`,
+      `${at('api-local-wide')}: ${egress}: an empty podSelector admits every pod of the namespace; name the issuer's pods`,
+      `${at('api-local-namespace')}: ${egress}: the issuer is a Service of this namespace: name its pods with a podSelector only, no ipBlock or namespaceSelector`,
+      `${at('api-local-stack')}: ${egress}: podSelector {"matchLabels":{"app.kubernetes.io/component":"node-service"}} also admits ${['443', 'wide', 'namespace', 'stack', 'service-port', 'no-port', 'two'].map((n) => `deployment/api-local-${n}`).join(', ')}`,
+      `${at('api-local-stack')}: ${egress} does not reach the pods of service/dev-issuer`,
+      `${at('api-local-service-port')}: no egress rule allows 3000/TCP to its pods: every token gets 503`,
+      `${at('api-local-not-admitted')}: the NetworkPolicy of its pods admits no ingress from these pods on 3000/TCP`,
+      'deployment/api-local-no-port: AUTH_ISSUER http://dev-issuer:8080: service/dev-issuer has no port 8080, so the issuer is unreachable',
+      `${at('api-local-two')}: 2 egress rules allow 3000/TCP; one rule, to its pods`,
+      `${at('api-local-two')}: the 3000/TCP egress rule also allows 80/TCP`,
+      `${at('api-local-two')}: ${egress} has no \`to\`: any address and every pod`,
+    ])
+  })
+
+  it('assertNetworkPolicies refuses 443 to a service whose issuer is in the namespace', () => {
+    expect(() => assertions.assertNetworkPolicies(loadFixture('issuer-egress-local-broken.yaml'))).toThrow(
+      /deployment\/api-local-443: egress to 443\/TCP is allowed/,
+    )
+  })
+})
+
 describe('assertTraefikValues', () => {
   it('rejects values without the entryPoint and resolver the IngressRoute uses', () => {
     const values = loadTraefikValues(`${fixturesDir}traefik-values.yaml`)

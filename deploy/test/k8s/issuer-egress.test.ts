@@ -6,8 +6,9 @@ import { type Cidr, contains, parseCidr } from './cidr.js'
 import { type K8sObject, ofKind, renderOverlay } from './objects.js'
 import { appWorkloads, selects } from './workloads.js'
 
-// The prod overlay turns authentication on (components/node-service-auth), so every service's pods
-// must reach the identity provider over HTTPS; dev leaves it off and keeps 443 closed. The general
+// The prod overlay turns authentication on against a provider at public addresses
+// (components/node-service-auth-public-issuer), so every service's pods must reach it over HTTPS; dev
+// trusts the in-cluster development issuer instead (dev-issuer.test.ts) and keeps 443 closed. The general
 // rules (one 443 rule, public or in-cluster destinations only) are assertIssuerEgress, run over both
 // overlays in overlays.test.ts; this pins the shared default every service gets.
 
@@ -75,7 +76,7 @@ describe('egress to the identity provider', () => {
       expect(excepted(address), address).toBe(false)
   })
 
-  it('dev: authentication is off, so no service may open 443', () => {
+  it('dev: the issuer is in the namespace, so no service may open 443', () => {
     const rules = httpsEgress(renderOverlay('dev'))
     expect([...rules.keys()].sort()).toEqual(apps.map((a) => a.name))
     for (const [name, own] of rules) expect(own, name).toEqual([])

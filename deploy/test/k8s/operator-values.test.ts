@@ -130,14 +130,15 @@ describe('the identity provider of the prod overlay', () => {
     )
   })
 
-  it('the dev overlay has none: authentication off there, as in development compose', () => {
+  it('refuses the dev overlay: it runs the development issuer and every service trusts its http URL', () => {
     expect(productionAuthProblems(renderOverlay('dev')).sort()).toEqual(
-      apps
-        .flatMap((a) => [
-          `deployment/${a.name}: AUTH_ISSUER is not set: authentication is off`,
-          `deployment/${a.name}: AUTH_AUDIENCE is not set`,
-        ])
-        .sort(),
+      [
+        'deployment/dev-issuer: the development issuer runs in production (a key anyone with kubectl exec signs with); the prod overlay must not list deploy/k8s/dev-issuer',
+        ...apps.map(
+          (a) =>
+            `deployment/${a.name}: AUTH_ISSUER http://dev-issuer:3000 is a placeholder, not a provider's https issuer URL; set it in the overlay's auth ConfigMap`,
+        ),
+      ].sort(),
     )
   })
 })

@@ -1,4 +1,4 @@
-import { appOfImage } from '../apps.js'
+import { appOfImage, isDevIssuerImage } from '../apps.js'
 import { isObject, type K8sObject } from './objects.js'
 import { containers, initContainers, workloads } from './workloads.js'
 
@@ -61,7 +61,8 @@ export function acmeEmailProblems(values: Record<string, unknown>): string[] {
 /**
  * Every service's container verifies tokens from a real provider: AUTH_ISSUER (its env, or a
  * ConfigMap it takes envFrom) an https URL on a name that is not reserved (the placeholder, `pnpm
- * dev`'s loopback issuer), and an AUTH_AUDIENCE.
+ * dev`'s loopback issuer, the dev overlay's http://dev-issuer:3000), and an AUTH_AUDIENCE; and the
+ * development issuer (deploy/k8s/dev-issuer) does not run.
  */
 export function productionAuthProblems(objects: readonly K8sObject[]): string[] {
   const configMaps = new Map(
@@ -74,9 +75,13 @@ export function productionAuthProblems(objects: readonly K8sObject[]): string[] 
   )
   const problems: string[] = []
   for (const w of workloads(objects)) {
+    const where = `${w.object.kind.toLowerCase()}/${w.object.metadata.name}`
+    if (containers(w).some((c) => isDevIssuerImage(c.image)))
+      problems.push(
+        `${where}: the development issuer runs in production (a key anyone with kubectl exec signs with); the prod overlay must not list deploy/k8s/dev-issuer`,
+      )
     const container = containers(w)[0]
     if (!container || !appOfImage(container.image ?? '')) continue
-    const where = `${w.object.kind.toLowerCase()}/${w.object.metadata.name}`
     const fromMaps = Object.assign(
       {},
       ...(container.envFrom ?? []).map((e) => configMaps.get(e.configMapRef?.name ?? '') ?? {}),

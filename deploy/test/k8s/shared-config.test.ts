@@ -6,8 +6,10 @@ import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/Netw
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { repoRoot } from '../apps.js'
 import { newService } from '../new-service.js'
+import { issuerEgressPorts, issuerTarget } from './assertions/issuer-target.js'
 import { type K8sObject, ofKind, overlays, render } from './objects.js'
 import { validateSchemas } from './schema.js'
+import { type AppWorkload, configuredSetting } from './workloads.js'
 
 // The point of deploy/k8s/components: a value every service shares is written once, and changing
 // it there changes it for every service, the API and a generated one alike. In a copy of the
@@ -119,6 +121,38 @@ describe('a shared value changed in the component reaches every service', () => 
     expect(https('shared-k8s-db')).toEqual(https('api'))
   })
 
+  it("dev gives the generated service the API's issuer, audience and egress to the development issuer", () => {
+    const objects = after.get('dev') ?? []
+    // Built by hand: `apps` lists this checkout's services, not the copy's generated one.
+    const workload = (name: string): AppWorkload => {
+      const object = deployments(objects).get(name)
+      const container = object?.spec?.template.spec?.containers[0]
+      if (!object?.spec || !container) throw new Error(`no Deployment ${name} in the dev overlay`)
+      return {
+        object,
+        template: object.spec.template,
+        container,
+        app: { name, image: `stack/${name}`, database: true },
+      }
+    }
+    const issuer = (name: string) =>
+      configuredSetting(objects, workload(name), workload(name).container, 'AUTH_ISSUER')
+    expect(issuer('shared-k8s-db')).toBe('http://dev-issuer:3000')
+    expect(issuer('shared-k8s-db')).toBe(issuer('api'))
+    const audience = (name: string) => workload(name).container.env?.find((e) => e.name === 'AUTH_AUDIENCE')
+    expect(audience('shared-k8s-db')).toEqual(audience('api'))
+    const target = issuerTarget(objects, workload('shared-k8s-db'))
+    expect(target?.kind === 'service' && target.service.metadata.name).toBe('dev-issuer')
+    expect(issuerEgressPorts(target)).toEqual(['3000/TCP', 'http/TCP'])
+    const toIssuer = (name: string) =>
+      ofKind<INetworkPolicy>(objects, 'NetworkPolicy')
+        .filter((p) => p.metadata.name === name)
+        .flatMap((p) => p.spec?.egress ?? [])
+        .filter((r) => r.ports?.some((p) => p.port === 3000 || p.port === 443))
+    expect(toIssuer('shared-k8s-db')).toHaveLength(1)
+    expect(toIssuer('shared-k8s-db')).toEqual(toIssuer('api'))
+  })
+
   it('dev creates the generated service its own database, from its own Secret', () => {
     const objects = after.get('dev') ?? []
     const pod = deployments(objects).get('shared-k8s-db')?.spec?.template.spec
@@ -148,9 +182,9 @@ describe('a service generated without a database', () => {
         expect(pod?.volumes?.map((v) => v.name)).toEqual(['tmp'])
         expect(pod?.containers[0]?.env?.filter((e) => e.name.startsWith('DATABASE'))).toEqual([])
         const egress = ofKind<INetworkPolicy>(own, 'NetworkPolicy').flatMap((p) => p.spec?.egress ?? [])
-        // DNS; and in prod, where authentication is on, HTTPS to the identity provider.
+        // DNS, and the identity provider: HTTPS in prod, the development issuer's port in dev.
         expect(egress.flatMap((r) => r.ports?.map((p) => p.port) ?? [])).toEqual(
-          overlay === 'prod' ? [443, 53, 53] : [53, 53],
+          overlay === 'prod' ? [443, 53, 53] : [3000, 53, 53],
         )
         expect(deployments(own).get(name)?.metadata.labels?.['stack/postgres-client']).toBeUndefined()
       }

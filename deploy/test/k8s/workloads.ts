@@ -155,11 +155,6 @@ export function configuredSetting(
   return undefined
 }
 
-/** Whether the service verifies bearer tokens: its manifests set AUTH_ISSUER (to anything). */
-export function verifiesTokens(objects: readonly K8sObject[], w: AppWorkload): boolean {
-  return Boolean(configuredSetting(objects, w, w.container, 'AUTH_ISSUER'))
-}
-
 export function numericSetting(
   objects: readonly K8sObject[],
   w: Workload,

@@ -2,9 +2,18 @@ import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/Netw
 import type { INetworkPolicyEgressRule } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyEgressRule'
 import type { INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer'
 import { type Cidr, contains, overlaps, parseCidr } from '../cidr.js'
-import { type K8sObject, ofKind } from '../objects.js'
-import { appWorkloads, type LabelSelector, selects, verifiesTokens, where } from '../workloads.js'
+import { type K8sObject, ofKind, ref } from '../objects.js'
+import {
+  type AppWorkload,
+  appWorkloads,
+  type LabelSelector,
+  selects,
+  type Workload,
+  where,
+  workloads,
+} from '../workloads.js'
 import { check } from './check.js'
+import { type IssuerTarget, issuerEgressPorts, issuerPort, issuerTarget } from './issuer-target.js'
 
 /**
  * What egress to 443 must never reach, with the reason: a hosted identity provider is at public
@@ -22,9 +31,6 @@ const nonPublic: readonly { cidr: Cidr; why: string }[] = [
   ['fe80::/10', 'link-local'],
   ['::1/128', 'loopback'],
 ].map(([text = '', why = '']) => ({ cidr: parseCidr(text) as Cidr, why }))
-
-/** The port the identity provider serves HTTPS on, as a NetworkPolicy sees it (the pods' port). */
-export const issuerPort = '443/TCP'
 
 function isEmpty(selector: LabelSelector | undefined): boolean {
   return !selector?.matchLabels && !selector?.matchExpressions?.length
@@ -72,21 +78,125 @@ function rulePorts(rule: INetworkPolicyEgressRule): string[] {
   return (rule.ports ?? []).map((p) => `${p.port}/${p.protocol ?? 'TCP'}`)
 }
 
+/** What is wrong with one `to` peer of the rule to an issuer Service of the namespace, if anything. */
+function localPeerProblems(
+  objects: readonly K8sObject[],
+  w: Workload,
+  peer: INetworkPolicyPeer,
+  pods: readonly Workload[],
+): string[] {
+  if (peer.ipBlock || peer.namespaceSelector)
+    return [
+      'the issuer is a Service of this namespace: name its pods with a podSelector only, no ipBlock or namespaceSelector',
+    ]
+  if (isEmpty(peer.podSelector))
+    return ["an empty podSelector admits every pod of the namespace; name the issuer's pods"]
+  const namespace = w.object.metadata.namespace
+  const reached = workloads(objects).filter(
+    (p) =>
+      p.object.metadata.namespace === namespace && selects(peer.podSelector, p.template.metadata?.labels),
+  )
+  const others = reached.filter((p) => !pods.some((pod) => pod.object === p.object))
+  if (others.length > 0)
+    return [
+      `podSelector ${JSON.stringify(peer.podSelector)} also admits ${others.map((p) => where(p)).join(', ')}`,
+    ]
+  return []
+}
+
+/** The issuer's own policies admit the service's pods on the issuer's port (policies add up). */
+function admittedByIssuer(
+  objects: readonly K8sObject[],
+  w: Workload,
+  target: IssuerTarget & { kind: 'service' },
+): boolean {
+  const policies = ofKind<INetworkPolicy>(objects, 'NetworkPolicy')
+  const ports = issuerEgressPorts(target)
+  return target.pods.every((pod) => {
+    const own = policies.filter(
+      (p) =>
+        selects(p.spec?.podSelector, pod.template.metadata?.labels) &&
+        (p.spec?.policyTypes?.includes('Ingress') ?? true),
+    )
+    if (own.length === 0) return true
+    return own
+      .flatMap((p) => p.spec?.ingress ?? [])
+      .some(
+        (rule) =>
+          (!rule.from?.length ||
+            rule.from.some(
+              (peer) =>
+                !peer.ipBlock &&
+                !peer.namespaceSelector &&
+                selects(peer.podSelector, w.template.metadata?.labels),
+            )) &&
+          (!rule.ports?.length || rulePorts(rule).some((p) => ports.includes(p))),
+      )
+  })
+}
+
+/** A service trusting an issuer Service of its own namespace (the dev overlay's dev-issuer). */
+function localIssuerProblems(
+  objects: readonly K8sObject[],
+  w: AppWorkload,
+  egress: readonly INetworkPolicyEgressRule[],
+  target: IssuerTarget & { kind: 'service' },
+): string[] {
+  const at = `${where(w)}: AUTH_ISSUER ${target.issuer}`
+  if (target.problem) return [`${at}: ${target.problem}, so the issuer is unreachable`]
+  const ports = issuerEgressPorts(target)
+  const port = ports[0] as string
+  const problems: string[] = []
+  if (egress.some((r) => rulePorts(r).includes(issuerPort)))
+    problems.push(`${at} is a Service of this namespace, yet an egress rule allows ${issuerPort}`)
+  const rules = egress.filter((r) => rulePorts(r).some((p) => ports.includes(p)))
+  if (rules.length === 0)
+    problems.push(`${at}: no egress rule allows ${port} to its pods: every token gets 503`)
+  if (rules.length > 1)
+    problems.push(`${at}: ${rules.length} egress rules allow ${port}; one rule, to its pods`)
+  for (const rule of rules) {
+    const others = rulePorts(rule).filter((p) => !ports.includes(p))
+    if (others.length > 0) problems.push(`${at}: the ${port} egress rule also allows ${others.join(', ')}`)
+    if (!rule.to?.length) {
+      problems.push(`${at}: egress to ${port} has no \`to\`: any address and every pod`)
+      continue
+    }
+    for (const peer of rule.to)
+      for (const problem of localPeerProblems(objects, w, peer, target.pods))
+        problems.push(`${at}: egress to ${port}: ${problem}`)
+    const reached = (pod: Workload) =>
+      rule.to?.some((peer) => !peer.ipBlock && selects(peer.podSelector, pod.template.metadata?.labels))
+    if (!target.pods.every(reached))
+      problems.push(`${at}: egress to ${port} does not reach the pods of ${ref(target.service)}`)
+  }
+  if (!admittedByIssuer(objects, w, target))
+    problems.push(`${at}: the NetworkPolicy of its pods admits no ingress from these pods on ${port}`)
+  return problems
+}
+
 /**
- * A service with authentication on (AUTH_ISSUER set) reaches its identity provider over HTTPS, and
- * nothing else on 443: exactly one egress rule allows 443/TCP, only to 443/TCP, and its `to` names
- * public addresses (ipBlocks excepting every private, loopback, link-local and CGNAT range they
- * contain) or the provider's own pods. A blanket 443 (no `to`) is refused as it was before the rule.
- * Without authentication, assertNetworkPolicies refuses any 443 egress.
+ * A service with authentication on (AUTH_ISSUER set) reaches its identity provider, and nothing else
+ * on that port. A provider outside the namespace: exactly one egress rule allows 443/TCP, only to
+ * 443/TCP, and its `to` names public addresses (ipBlocks excepting every private, loopback,
+ * link-local and CGNAT range they contain) or the provider's own pods. A blanket 443 (no `to`) is
+ * refused as it was before the rule. An issuer that is a Service of the service's own namespace (the
+ * dev overlay's development issuer): exactly one rule to the container port that Service lands on,
+ * with a podSelector naming only the pods it selects, whose own policy admits the service; and no
+ * 443 at all. Without authentication, assertNetworkPolicies refuses any 443 egress.
  */
 export function assertIssuerEgress(objects: readonly K8sObject[]): void {
-  check('egress to the identity provider must be HTTPS to it only', (problems) => {
+  check('egress to the identity provider must be to it only', (problems) => {
     const policies = ofKind<INetworkPolicy>(objects, 'NetworkPolicy')
     for (const w of appWorkloads(objects)) {
-      if (!verifiesTokens(objects, w)) continue
+      const target = issuerTarget(objects, w)
+      if (!target) continue
       const egress = policies
         .filter((p) => selects(p.spec?.podSelector, w.template.metadata?.labels))
         .flatMap((p) => p.spec?.egress ?? [])
+      if (target.kind === 'service') {
+        problems.push(...localIssuerProblems(objects, w, egress, target))
+        continue
+      }
       const rules = egress.filter((r) => rulePorts(r).includes(issuerPort))
       if (rules.length === 0) {
         problems.push(

@@ -13,13 +13,12 @@ import {
   parseDuration,
   resolvePort,
   selects,
-  verifiesTokens,
   type Workload,
   where,
   workloads,
 } from '../workloads.js'
 import { check } from './check.js'
-import { issuerPort } from './issuer-egress.js'
+import { issuerEgressPorts, issuerTarget } from './issuer-target.js'
 
 // How traffic reaches the pods: selectors, Service and IngressRoute ports, NetworkPolicies, and
 // Traefik's upstream timeouts.
@@ -196,10 +195,11 @@ export function assertNetworkPolicies(objects: readonly K8sObject[]): void {
       }
     }
     for (const w of appWorkloads(objects)) {
-      // PostgreSQL only for a service with a database; DNS for all. 443 with authentication on:
-      // to the identity provider only, which assertIssuerEgress checks (and requires).
+      // PostgreSQL only for a service with a database; DNS for all. With authentication on, the
+      // identity provider's port (443, or the port of an issuer Service of the namespace): to the
+      // provider only, which assertIssuerEgress checks (and requires).
       const allowedEgress = new Set([...(w.app.database ? ['5432/TCP'] : []), '53/UDP', '53/TCP'])
-      const issuerEgress = verifiesTokens(objects, w) ? [issuerPort] : []
+      const issuerEgress = issuerEgressPorts(issuerTarget(objects, w))
       const own = guarding(w)
       if (
         !own.some((p) => p.spec?.policyTypes?.includes('Ingress') && p.spec.policyTypes.includes('Egress'))
