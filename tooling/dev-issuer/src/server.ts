@@ -4,10 +4,10 @@ import { loadOrCreateDevKey } from './dev-key.js'
 import { startDevIssuer } from './issuer.js'
 import { issuerServerVars } from './vars.js'
 
-// The dev-issuer service of `docker compose up` (compose.yaml): the development issuer of `pnpm dev`,
-// in a container, so the stack verifies tokens out of the box. Never part of production
-// (compose.prod.yaml leaves it out; the services there refuse any issuer but a real provider's).
-// A token: `docker compose exec -T dev-issuer node dist/token.js [--sub ...]`.
+// The dev-issuer of `docker compose up` (compose.yaml) and of the Kubernetes dev overlay
+// (deploy/k8s/dev-issuer): the development issuer of `pnpm dev`, in a container, so the stack
+// verifies tokens out of the box. Never part of production (compose.prod.yaml and the prod overlay
+// leave it out; the services there refuse any issuer but a real provider's). A token: dist/token.js.
 // Exit 2: a bad variable; exit 1: cannot start; exit 0 on SIGTERM.
 
 // One JSON line per event, in the services' shape (@stack/service's logger: level label, ISO time,

@@ -3,9 +3,10 @@ import { loadConfig } from '@stack/config'
 import { tokenCli } from './token-cli.js'
 import { issuerServerVars } from './vars.js'
 
-// In the dev-issuer container: `docker compose exec -T dev-issuer node dist/token.js [--sub SUB]
-// [--scope "..."] [--ttl 1h] [--aud api]` prints a token its key signed, for the issuer the services
-// of the compose stack trust. Exit codes as `pnpm run token`'s.
+// `node dist/token.js [--sub SUB] [--scope "..."] [--ttl 1h] [--aud api]` in the dev-issuer container
+// (`docker compose exec -T dev-issuer …`; in the Kubernetes dev overlay `kubectl exec deploy/dev-issuer
+// -- …`) prints a token its key signed, for the issuer the stack's services trust. Exit codes as
+// `pnpm run token`'s.
 
 let config: ReturnType<typeof loadConfig<typeof issuerServerVars>>
 try {
@@ -18,7 +19,7 @@ const result = await tokenCli({
   args: process.argv.slice(2),
   issuer: config.DEV_ISSUER_URL,
   keyDir: resolve(config.DEV_ISSUER_DIR),
-  command: 'docker compose exec -T dev-issuer node dist/token.js',
+  command: 'node dist/token.js (in the dev-issuer container)',
   noKeyHint: 'the dev-issuer service has not started yet',
 })
 process.stdout.write(result.stdout)
