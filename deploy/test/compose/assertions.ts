@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { isAbsolute, relative } from 'node:path'
 import { serverVars } from '@stack/config'
-import { appOfImage, imageRepository } from '../apps.js'
+import { appOfImage, imageRepository, isDevIssuerImage } from '../apps.js'
 import { describeHeap, v8Heap } from '../v8-heap.js'
 import {
   type Compose,
@@ -54,8 +54,7 @@ const isMigrator = (s: Service) => [...s.entrypoint, ...s.command].some((a) => a
 export const isDatabaseServer = (s: Service) =>
   /^(.*\/)?postgres(:|$)/.test(s.image ?? '') && s.command.length === 0 && s.entrypoint.length === 0
 /** compose.yaml's development identity provider (tooling/dev-issuer), by its image. */
-export const isDevIssuer = (s: Service) =>
-  s.image !== undefined && /(^|\/)stack\/dev-issuer$/.test(imageRepository(s.image))
+export const isDevIssuer = (s: Service) => isDevIssuerImage(s.image)
 /** The repository's Node images' processes: the replicas, the migrators, the development issuer. */
 const runsNode = (s: Service) => isRouted(s) || isMigrator(s) || isDevIssuer(s)
 

@@ -78,6 +78,45 @@ function rulePorts(rule: INetworkPolicyEgressRule): string[] {
   return (rule.ports ?? []).map((p) => `${p.port}/${p.protocol ?? 'TCP'}`)
 }
 
+/** How one issuer must be reached: the checks both kinds of issuer share, with their own words. */
+interface IssuerRule {
+  /** Every message starts with it: the workload (and, for a Service, its issuer). */
+  at: string
+  /** The egress ports that reach the issuer, the first as messages name it. */
+  ports: readonly string[]
+  /** The whole message when no rule allows those ports. */
+  none: string
+  /** Whom the one rule should be to. */
+  to: string
+  /** What a rule without `to` lets through. */
+  noTo: string
+  peerProblems: (peer: INetworkPolicyPeer) => string[]
+  /** Checks of a rule with a `to`, after its peers'. */
+  ruleProblems?: (rule: INetworkPolicyEgressRule) => string[]
+}
+
+/** Exactly one egress rule to the issuer's ports, to nothing else, and each of its peers sound. */
+function issuerRuleProblems(egress: readonly INetworkPolicyEgressRule[], r: IssuerRule): string[] {
+  const port = r.ports[0] as string
+  const rules = egress.filter((rule) => rulePorts(rule).some((p) => r.ports.includes(p)))
+  if (rules.length === 0) return [r.none]
+  const problems: string[] = []
+  if (rules.length > 1)
+    problems.push(`${r.at}: ${rules.length} egress rules allow ${port}; one rule, to ${r.to}`)
+  for (const rule of rules) {
+    const others = rulePorts(rule).filter((p) => !r.ports.includes(p))
+    if (others.length > 0) problems.push(`${r.at}: the ${port} egress rule also allows ${others.join(', ')}`)
+    if (!rule.to?.length) {
+      problems.push(`${r.at}: egress to ${port} has no \`to\`: ${r.noTo}`)
+      continue
+    }
+    for (const peer of rule.to)
+      for (const problem of r.peerProblems(peer)) problems.push(`${r.at}: egress to ${port}: ${problem}`)
+    problems.push(...(r.ruleProblems?.(rule) ?? []))
+  }
+  return problems
+}
+
 /** What is wrong with one `to` peer of the rule to an issuer Service of the namespace, if anything. */
 function localPeerProblems(
   objects: readonly K8sObject[],
@@ -149,26 +188,22 @@ function localIssuerProblems(
   const problems: string[] = []
   if (egress.some((r) => rulePorts(r).includes(issuerPort)))
     problems.push(`${at} is a Service of this namespace, yet an egress rule allows ${issuerPort}`)
-  const rules = egress.filter((r) => rulePorts(r).some((p) => ports.includes(p)))
-  if (rules.length === 0)
-    problems.push(`${at}: no egress rule allows ${port} to its pods: every token gets 503`)
-  if (rules.length > 1)
-    problems.push(`${at}: ${rules.length} egress rules allow ${port}; one rule, to its pods`)
-  for (const rule of rules) {
-    const others = rulePorts(rule).filter((p) => !ports.includes(p))
-    if (others.length > 0) problems.push(`${at}: the ${port} egress rule also allows ${others.join(', ')}`)
-    if (!rule.to?.length) {
-      problems.push(`${at}: egress to ${port} has no \`to\`: any address and every pod`)
-      continue
-    }
-    for (const peer of rule.to)
-      for (const problem of localPeerProblems(objects, w, peer, target.pods))
-        problems.push(`${at}: egress to ${port}: ${problem}`)
-    const reached = (pod: Workload) =>
-      rule.to?.some((peer) => !peer.ipBlock && selects(peer.podSelector, pod.template.metadata?.labels))
-    if (!target.pods.every(reached))
-      problems.push(`${at}: egress to ${port} does not reach the pods of ${ref(target.service)}`)
-  }
+  const reached = (rule: INetworkPolicyEgressRule, pod: Workload) =>
+    rule.to?.some((peer) => !peer.ipBlock && selects(peer.podSelector, pod.template.metadata?.labels))
+  problems.push(
+    ...issuerRuleProblems(egress, {
+      at,
+      ports,
+      none: `${at}: no egress rule allows ${port} to its pods: every token gets 503`,
+      to: 'its pods',
+      noTo: 'any address and every pod',
+      peerProblems: (peer) => localPeerProblems(objects, w, peer, target.pods),
+      ruleProblems: (rule) =>
+        target.pods.every((pod) => reached(rule, pod))
+          ? []
+          : [`${at}: egress to ${port} does not reach the pods of ${ref(target.service)}`],
+    }),
+  )
   if (!admittedByIssuer(objects, w, target))
     problems.push(`${at}: the NetworkPolicy of its pods admits no ingress from these pods on ${port}`)
   return problems
@@ -197,31 +232,16 @@ export function assertIssuerEgress(objects: readonly K8sObject[]): void {
         problems.push(...localIssuerProblems(objects, w, egress, target))
         continue
       }
-      const rules = egress.filter((r) => rulePorts(r).includes(issuerPort))
-      if (rules.length === 0) {
-        problems.push(
-          `${where(w)}: AUTH_ISSUER is set but no egress rule allows ${issuerPort}: the identity provider is unreachable and every token gets 503`,
-        )
-        continue
-      }
-      if (rules.length > 1)
-        problems.push(
-          `${where(w)}: ${rules.length} egress rules allow ${issuerPort}; one rule, to the identity provider`,
-        )
-      for (const rule of rules) {
-        const others = rulePorts(rule).filter((p) => p !== issuerPort)
-        if (others.length > 0)
-          problems.push(`${where(w)}: the ${issuerPort} egress rule also allows ${others.join(', ')}`)
-        if (!rule.to?.length) {
-          problems.push(
-            `${where(w)}: egress to ${issuerPort} has no \`to\`: any address, the cloud metadata endpoint (169.254.169.254) and every pod included`,
-          )
-          continue
-        }
-        for (const peer of rule.to)
-          for (const problem of peerProblems(peer))
-            problems.push(`${where(w)}: egress to ${issuerPort}: ${problem}`)
-      }
+      problems.push(
+        ...issuerRuleProblems(egress, {
+          at: where(w),
+          ports: [issuerPort],
+          none: `${where(w)}: AUTH_ISSUER is set but no egress rule allows ${issuerPort}: the identity provider is unreachable and every token gets 503`,
+          to: 'the identity provider',
+          noTo: 'any address, the cloud metadata endpoint (169.254.169.254) and every pod included',
+          peerProblems,
+        }),
+      )
     }
   })
 }
